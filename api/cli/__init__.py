@@ -1,0 +1,40 @@
+"""The ``rivernotify`` command. Each command group lives in its own module with a ``register``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from api.cli import network, run, trace
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rivernotify",
+        description="跨界水污染信息通报 · cross-boundary river pollution notification",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (network, trace, run):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse, dispatch, and turn user errors into one line on stderr and exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except UserError as exc:
+        print(f"rivernotify: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+class UserError(Exception):
+    """An error whose message is safe and useful to show on the terminal as it is."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
