@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from api.cli import network, run, trace
+from api.cli.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,10 +31,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rivernotify: {exc}", file=sys.stderr)
         return 2
     return code
-
-
-class UserError(Exception):
-    """An error whose message is safe and useful to show on the terminal as it is."""
 
 
 if __name__ == "__main__":  # pragma: no cover

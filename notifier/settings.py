@@ -1,0 +1,54 @@
+"""The one typed settings class. Built at the entry points (CLI, server, tests) and passed down;
+nothing reads the environment anywhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SECRET = "change-me-example-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    """Every setting, read from ``RIVERNOTIFY_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RIVERNOTIFY_", extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'rivernotify.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    network_dir: Path = PROJECT_ROOT / "data"
+    secret_key: SecretStr = SecretStr(EXAMPLE_SECRET)
+    public_url: str | None = None  # links in messages start here; default: the server's address
+
+    # Email. No smtp_host: `make run` starts the embedded SMTP sink on loopback.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "rivernotify <noreply@rivernotify.example>"
+    smtp_timeout_s: float = 10.0
+
+    # Webhooks
+    webhook_timeout_s: float = 10.0
+
+    # Worker
+    worker_poll_s: float = 0.2
+    worker_batch: int = 50
+    lease_s: float = 60.0
+    retry_cap_s: float = 30.0
+
+    # Routing policy file (TOML); None: the shipped default policy.
+    policy_file: Path | None = None
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    hj212_port: int = 9212

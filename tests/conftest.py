@@ -1,0 +1,25 @@
+"""Fixtures shared by the whole suite. Package-specific fixtures live beside their tests;
+reusable servers (PostgreSQL, SMTP) live in tests/fixtures and are registered here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The reference data beside the project (../shared/data); skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The network the project ships (data/)."""
+    return ROOT / "data"
