@@ -109,9 +109,9 @@ def geodesic_lengths_m(geometries: Any) -> np.ndarray[Any, np.dtype[np.float64]]
     return lengths
 
 
-def local_metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
-    """An azimuthal equidistant CRS centred on a lon/lat layer, for tolerances in metres."""
-    minx, miny, maxx, maxy = gdf.total_bounds
+def local_metric_crs(bounds: Any) -> CRS:
+    """An azimuthal equidistant CRS centred on lon/lat bounds, for tolerances in metres."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
     lon = (minx + maxx) / 2 if np.isfinite(minx) else 0.0
     lat = (miny + maxy) / 2 if np.isfinite(miny) else 0.0
     return CRS.from_proj4(
