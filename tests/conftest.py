@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = [
+    "tests.fixtures.smtp",
+    "tests.fixtures.http",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

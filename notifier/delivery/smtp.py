@@ -1,0 +1,194 @@
+"""Send a batch of emails over one SMTP connection and say what happened to each.
+
+Every message gets an Outcome, never an exception: the worker must record each attempt, and a
+crash in the middle of a batch would leave the rest unrecorded. Errors that are about our side
+of the connection (cannot connect, TLS, authentication) are temporary: they say nothing about
+whether the recipient bureau can be reached, so they must not trigger the "could not be
+reached" escalation that a 5xx reply to a recipient does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from enum import Enum
+from typing import TYPE_CHECKING, Literal
+
+import aiosmtplib
+
+from notifier.delivery.outcome import Outcome, classify_smtp_code, permanent, sent, temporary
+
+if TYPE_CHECKING:
+    from notifier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Security = Literal["none", "starttls", "tls"]
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str  # the From header; its address is the envelope sender
+    security: Security = "none"
+    username: str | None = None
+    password: str | None = None
+    timeout_s: float = 10.0
+    tls_context: ssl.SSLContext | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpConfig:
+        if settings.smtp_host is None:
+            raise ValueError(
+                "未配置 SMTP 服务器 / no SMTP host configured (RIVERNOTIFY_SMTP_HOST); "
+                "start the embedded sink or set one"
+            )
+        password = settings.smtp_password
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=password.get_secret_value() if password is not None else None,
+            timeout_s=settings.smtp_timeout_s,
+        )
+
+    @property
+    def envelope_sender(self) -> str:
+        return email.utils.parseaddr(self.sender)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    message: EmailMessage
+    recipient: str  # envelope recipient (one per outbox row)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}".strip()
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+async def _connect(config: SmtpConfig) -> aiosmtplib.SMTP:
+    client = aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        use_tls=config.security == "tls",
+        start_tls=config.security == "starttls",
+        username=config.username,
+        password=config.password,
+        timeout=config.timeout_s,
+        tls_context=config.tls_context,
+        # socket.getfqdn() (the default) can block on DNS; the host name is enough for EHLO.
+        local_hostname=socket.gethostname() or "localhost",
+    )
+    async with asyncio.timeout(config.timeout_s):
+        await client.connect()
+    return client
+
+
+class _Then(Enum):
+    """What the connection is good for after a message."""
+
+    CONTINUE = "continue"
+    RECONNECT = "reconnect"  # it broke; a fresh one may work
+    STOP = "stop"  # the server hangs: trying more messages would only cost more timeouts
+
+
+async def _send_one(
+    client: aiosmtplib.SMTP, item: OutgoingEmail, config: SmtpConfig
+) -> tuple[Outcome, _Then]:
+    outcome: Outcome
+    then = _Then.CONTINUE
+    try:
+        async with asyncio.timeout(config.timeout_s):
+            _, reply = await client.send_message(
+                item.message, sender=config.envelope_sender, recipients=[item.recipient]
+            )
+        outcome = sent(reply)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        refused = exc.recipients[0]
+        outcome, then = (
+            Outcome(classify_smtp_code(refused.code), _describe(refused)),
+            _still(client),
+        )
+    except aiosmtplib.SMTPResponseException as exc:
+        # 421: the server is closing the connection; other replies leave it usable (RSET done).
+        then = _Then.RECONNECT if exc.code == 421 else _still(client)
+        outcome = Outcome(classify_smtp_code(exc.code), _describe(exc))
+    except (TimeoutError, aiosmtplib.SMTPTimeoutError):
+        outcome, then = temporary(f"timed out after {config.timeout_s:g} s"), _Then.STOP
+    except aiosmtplib.SMTPNotSupported as exc:
+        outcome, then = permanent(_describe(exc)), _still(client)
+    except ValueError as exc:  # an address aiosmtplib cannot parse
+        outcome, then = permanent(f"invalid address: {exc}"), _still(client)
+    except Exception as exc:  # disconnects, resets, anything else: record, don't raise
+        log.warning("SMTP send to %s failed: %s", item.recipient, _describe(exc))
+        outcome, then = temporary(_describe(exc)), _Then.RECONNECT
+    return outcome, then
+
+
+def _still(client: aiosmtplib.SMTP) -> _Then:
+    return _Then.CONTINUE if client.is_connected else _Then.RECONNECT
+
+
+async def _close(client: aiosmtplib.SMTP | None) -> None:
+    if client is None or not client.is_connected:
+        return
+    try:
+        async with asyncio.timeout(2.0):
+            await client.quit()
+    except Exception:
+        client.close()
+
+
+async def send_batch(items: Sequence[OutgoingEmail], *, config: SmtpConfig) -> list[Outcome]:
+    """One Outcome per item, in order, over one connection.
+
+    If the connection breaks mid-batch it is opened again once; if that fails too, or a
+    message timed out (the server may be hanging), the rest are reported as temporary
+    failures without trying, so a dead server costs one timeout per batch, not one per message.
+    """
+    outcomes: list[Outcome] = []
+    client: aiosmtplib.SMTP | None = None
+    connects_left = 2
+    give_up_reason: str | None = None
+    try:
+        for item in items:
+            if give_up_reason is not None:
+                outcomes.append(temporary(give_up_reason))
+                continue
+            if client is None:
+                connects_left -= 1
+                try:
+                    client = await _connect(config)
+                except (TimeoutError, aiosmtplib.SMTPTimeoutError):
+                    give_up_reason = f"connect to {config.host}:{config.port} timed out"
+                    outcomes.append(temporary(give_up_reason))
+                    continue
+                except Exception as exc:
+                    give_up_reason = f"connect to {config.host}:{config.port}: {_describe(exc)}"
+                    outcomes.append(temporary(give_up_reason))
+                    continue
+            outcome, then = await _send_one(client, item, config)
+            outcomes.append(outcome)
+            if then is not _Then.CONTINUE:
+                await _close(client)
+                client = None
+                if then is _Then.STOP:
+                    give_up_reason = "not attempted: the previous message timed out"
+                elif connects_left <= 0:
+                    give_up_reason = "not attempted: the connection broke twice"
+    finally:
+        await _close(client)
+    return outcomes
