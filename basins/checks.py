@@ -1,0 +1,215 @@
+"""The individual checks behind network validation; each adds Problems to a report.
+
+Shared by ``build_network`` (on input layers) and ``validate_network`` (on a written
+network), so that both find the same things and say them in the same words.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from basins.crs import LONLAT, local_metric_crs
+from basins.model import JurisdictionKind
+from basins.topology import Link, find_cycles, single_lines
+from basins.validate import Severity, ValidationReport
+
+#: Kinds whose entries may have no polygon (their members cover them).
+_MAY_LACK_GEOMETRY = {"province", "prefecture", "xpcc", "xpcc_division"}
+OVERLAP_TOLERANCE_M2 = 1_000_000.0  # 1 km²: slivers between neighbouring county polygons
+
+
+def check_ids(ids: Sequence[str], *, layer: str, report: ValidationReport) -> None:
+    for value, count in sorted(Counter(ids).items()):
+        if value and count > 1:
+            report.add(
+                "duplicate_id",
+                layer=layer,
+                feature_id=value,
+                message=f"编号重复 {count} 次 / id appears {count} times",
+            )
+
+
+def check_geometries(
+    ids: Sequence[str],
+    geometries: Any,
+    *,
+    layer: str,
+    lines: bool,
+    report: ValidationReport,
+    optional: Sequence[bool] | None = None,
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Missing, empty, wrong-type and invalid geometries; returns which ones are usable."""
+    geoms = np.asarray(geometries, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    good = ~missing
+    types = {"LineString", "MultiLineString"} if lines else {"Polygon", "MultiPolygon"}
+    for i, (fid, geom) in enumerate(zip(ids, geoms, strict=True)):
+        if missing[i]:
+            if optional is None or not optional[i]:
+                report.add(
+                    "geometry_missing",
+                    layer=layer,
+                    feature_id=fid,
+                    message="缺少几何 / feature has no geometry",
+                )
+            continue
+        if geom.geom_type not in types:
+            report.add(
+                "geometry_type",
+                layer=layer,
+                feature_id=fid,
+                message=f"几何类型应为 {'/'.join(sorted(types))} / wrong type {geom.geom_type}",
+            )
+            good[i] = False
+        elif not shapely.is_valid(geom):
+            report.add(
+                "geometry_invalid",
+                layer=layer,
+                feature_id=fid,
+                message=f"几何无效 / invalid geometry: {shapely.is_valid_reason(geom)}",
+            )
+            good[i] = False
+    return np.asarray(good, dtype=bool)
+
+
+def check_kinds_and_parents(jurisdictions: gpd.GeoDataFrame, report: ValidationReport) -> None:
+    known = {k.value for k in JurisdictionKind}
+    ids = set(jurisdictions["jurisdiction_id"])
+    for row in jurisdictions.itertuples(index=False):
+        jid = str(row.jurisdiction_id)
+        if row.kind not in known:
+            report.add(
+                "kind_unknown",
+                layer="jurisdictions",
+                feature_id=jid,
+                message=f"未知的行政级别 {row.kind!r} / unknown kind {row.kind!r} "
+                f"(one of {', '.join(sorted(known))})",
+            )
+        for column in ("parent", "host"):
+            value = str(getattr(row, column))
+            if value and value not in ids:
+                report.add(
+                    f"{column}_unknown",
+                    layer="jurisdictions",
+                    feature_id=jid,
+                    severity=Severity.WARNING,
+                    message=f"{column} {value!r} 不在行政区图层中 / is not in the jurisdictions",
+                )
+
+
+def check_overlaps(
+    jurisdictions: gpd.GeoDataFrame,
+    *,
+    report: ValidationReport,
+    tolerance_m2: float = OVERLAP_TOLERANCE_M2,
+) -> None:
+    """Polygons of the same kind must not overlap (beyond slivers); enclaves of another
+    kind inside a host are expected."""
+    drawn = jurisdictions[jurisdictions.geometry.notna() & jurisdictions.is_valid]
+    if len(drawn) < 2:
+        return
+    metric = drawn.to_crs(local_metric_crs(drawn.total_bounds)).reset_index(drop=True)
+    geoms = np.asarray(metric.geometry.values, dtype=object)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (left < right) & (metric["kind"].to_numpy()[left] == metric["kind"].to_numpy()[right])
+    left, right = left[keep], right[keep]
+    areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    limit = np.minimum(tolerance_m2, 0.01 * smaller)
+    for a, b, area in zip(
+        left[areas > limit], right[areas > limit], areas[areas > limit], strict=True
+    ):
+        ja, jb = metric["jurisdiction_id"].iloc[a], metric["jurisdiction_id"].iloc[b]
+        report.add(
+            "overlap",
+            layer="jurisdictions",
+            feature_id=f"{ja}",
+            message=f"与同级行政区 {jb} 重叠 {area / 1e6:.2f} 平方公里 / overlaps {jb} "
+            f"(same kind) by {area / 1e6:.2f} km²",
+        )
+
+
+def check_links(ids: Sequence[str], links: Sequence[Link], *, report: ValidationReport) -> None:
+    """Unknown downstream ids and cycles."""
+    known = set(ids)
+    for source, target in links:
+        if target not in known:
+            report.add(
+                "downstream_unknown",
+                layer="reaches",
+                feature_id=source,
+                message=f"下游河段 {target} 不存在 / downstream reach {target} does not exist",
+            )
+    for cycle in find_cycles(ids, [(a, b) for a, b in links if b in known]):
+        report.add(
+            "cycle",
+            layer="reaches",
+            feature_id=cycle[0],
+            message=f"河段构成环路 / reaches flow in a cycle: {' -> '.join(cycle)}",
+        )
+
+
+def check_dangles(
+    ids: Sequence[str],
+    lines_lonlat: Any,
+    links: Sequence[Link],
+    *,
+    report: ValidationReport,
+    tolerance_m: float,
+    search_m: float,
+    outlets: Sequence[tuple[float, float]] = (),
+    outlet_search_m: float = 10_000.0,
+) -> None:
+    """Ends that join nothing: near another reach without meeting it, or (when outlets are
+    given) away from every outlet."""
+    lines = single_lines(lines_lonlat)
+    has_down = {a for a, _ in links}
+    ends = [i for i, rid in enumerate(ids) if rid not in has_down]
+    if not ends or len(lines) == 0:
+        return
+    metric = local_metric_crs(shapely.total_bounds(lines))
+    project = Transformer.from_crs(LONLAT, metric, always_xy=True)
+    lines_m = shapely.transform(lines, lambda xy: np.column_stack(project.transform(*xy.T)))
+    tips = shapely.get_point(lines_m[ends], -1)
+    tree = shapely.STRtree(lines_m)
+    tip_index, line_index = tree.query(tips, predicate="dwithin", distance=search_m)
+    ends_m = shapely.get_point(lines_m, -1)
+    starts_m = shapely.get_point(lines_m, 0)
+    for t, other in zip(tip_index.tolist(), line_index.tolist(), strict=True):
+        own = ends[t]
+        tip = tips[t]
+        if other == own or min(tip.distance(ends_m[other]), tip.distance(starts_m[other])) <= (
+            tolerance_m
+        ):
+            continue
+        gap = tip.distance(lines_m[other])
+        if gap > tolerance_m:
+            _dangle(
+                report,
+                ids[own],
+                f"距河段 {ids[other]} {gap:.0f} 米却未相接 / ends {gap:.0f} m "
+                f"from reach {ids[other]} without joining it (snap tolerance {tolerance_m:g} m)",
+            )
+    if outlets:
+        points = shapely.points(np.column_stack(project.transform(*np.asarray(outlets).T)))
+        for t, tip in enumerate(tips):
+            if shapely.distance(points, tip).min() > outlet_search_m:
+                _dangle(
+                    report,
+                    ids[ends[t]],
+                    "末端不连接任何河段，也不是出口 / end joins no "
+                    "reach and is not at a given outlet",
+                )
+
+
+def _dangle(report: ValidationReport, reach_id: str, message: str) -> None:
+    if any(p.code == "dangling" and p.feature_id == reach_id for p in report):
+        return
+    report.add("dangling", layer="reaches", feature_id=reach_id, message=message)

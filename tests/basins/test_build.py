@@ -1,0 +1,61 @@
+"""build_network end to end on small in-memory layers."""
+
+from __future__ import annotations
+
+import pytest
+
+from basins.build import BuildOptions, build_network
+from basins.io import read_network, write_network
+from basins.validate import NetworkValidationError
+from tests.basins.builders import reaches_gdf, square_jurisdictions
+
+COUNTIES = square_jurisdictions(
+    {"140001": (110.0, 35.0, 110.5, 35.5), "140002": (110.5, 35.0, 111.0, 35.5)},
+    names={"140001": "甲县", "140002": "乙县"},
+    parent=["140000", "140000"],
+)
+
+
+def test_simple_crossing_is_split_in_two_with_chained_links(tmp_path) -> None:
+    reaches = reaches_gdf(
+        {
+            "up": [(110.1, 35.3), (110.2, 35.25)],
+            "main": [(110.2, 35.25), (110.8, 35.25)],
+            "trib": [(110.9, 35.4), (110.8, 35.25)],
+            "down": [(110.8, 35.25), (110.9, 35.1)],
+        },
+        river=["汾河", "汾河", "支流", "汾河"],
+    )
+    network = build_network(reaches, COUNTIES, options=BuildOptions(basin="fenhe"))
+    r = network.reaches.set_index("reach_id")
+    assert list(r.index) == ["up", "main-1", "main-2", "trib", "down"]
+    assert r.loc["up", "downstream"] == "main-1"
+    assert r.loc["main-1", "downstream"] == "main-2"
+    assert r.loc["main-2", "downstream"] == "down"
+    assert r.loc["trib", "downstream"] == "down"
+    assert r.loc["main-1", "jurisdiction"] == "140001"
+    assert r.loc["main-2", "jurisdiction"] == "140002"
+    assert (r["co_jurisdictions"] == "").all()
+    assert (r["basin"] == "fenhe").all()
+    cut = r.loc["main-1"].geometry.coords[-1]
+    assert cut == pytest.approx((110.5, 35.25), abs=1e-6)
+    assert r.loc["main-2"].geometry.coords[0] == cut
+    # both pieces measured in metres, together as long as the whole (~54.6 km at 35.25N)
+    assert r.loc["main-1", "length_m"] + r.loc["main-2", "length_m"] == pytest.approx(
+        54_600, rel=0.01
+    )
+    names = set(network.stations["name"])
+    assert "汾河·乙县入境断面" in names and "汾河·甲县源头断面" in names
+    assert network.stations["mn"].str.fullmatch(r"[0-9A-F]{24}").all()
+    write_network(network, tmp_path)
+    assert read_network(tmp_path).reaches["reach_id"].tolist() == list(r.index)
+
+
+def test_nothing_is_built_when_a_problem_is_fatal() -> None:
+    reaches = reaches_gdf(
+        {"a": [(110.1, 35.3), (110.2, 35.3)], "a ": [(110.2, 35.3), (110.3, 35.3)]},
+    )
+    reaches["reach_id"] = ["a", "a"]
+    with pytest.raises(NetworkValidationError) as caught:
+        build_network(reaches, COUNTIES)
+    assert "duplicate_id" in caught.value.report.codes()
