@@ -31,13 +31,14 @@ class Measured:
     def point_at(self, position_m: float) -> FloatArray:
         d = self.distance
         if position_m <= 0:
-            return self.lonlat[0]
+            return np.array(self.lonlat[0], dtype=np.float64)
         if position_m >= d[-1]:
-            return self.lonlat[-1]
+            return np.array(self.lonlat[-1], dtype=np.float64)
         k = int(np.searchsorted(d, position_m, side="right")) - 1
         span = d[k + 1] - d[k]
         t = 0.0 if span == 0 else (position_m - d[k]) / span
-        return self.lonlat[k] + t * (self.lonlat[k + 1] - self.lonlat[k])
+        point = self.lonlat[k] + t * (self.lonlat[k + 1] - self.lonlat[k])
+        return np.asarray(point, dtype=np.float64)
 
     def piece(self, start_m: float, end_m: float) -> shapely.LineString:
         """The stretch [start_m, end_m] in lon/lat, original vertices kept."""
