@@ -94,6 +94,7 @@ class NetworkIndex:
     co_ptr: IntArray
     co_idx: IntArray
     parent: IntArray
+    parent_list: list[int]  # the same as a list: pointer chasing on numpy scalars is slow
     cum_m: FloatArray
     cum_s: FloatArray
     cum_est: IntArray
@@ -320,6 +321,7 @@ def _primary_tree(
     secondary[dptr[:-1][ndown > 0]] = False
     return {
         "parent": parent,
+        "parent_list": parent.tolist(),
         "cum_m": cum_m,
         "cum_s": cum_s,
         "cum_est": cum_est,

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from basins.index import FloatArray, IntArray, NetworkIndex, gather
-from basins.model import Direction, Hierarchy, JurisdictionKind, TraceEntry
+from basins.model import (
+    PREFECTURE_LEVEL,
+    PROVINCE_LEVEL,
+    Direction,
+    Hierarchy,
+    JurisdictionKind,
+    TraceEntry,
+)
 
 _EPS = 1e-9
 #: Arrival times equal to a microsecond count as a tie (sums along different routes round
@@ -94,12 +101,12 @@ def trace(
         or (keep_adjacent and hit.jurisdiction in adjacent)
     ]
     kept.sort(key=lambda h: (h.seconds, h.metres, index.jurisdiction_ids[h.jurisdiction]))
+    home = _Levels(hierarchy, index.jurisdiction_ids[walker.home])
     return [
         _entry(
             index,
-            hierarchy=hierarchy,
             hit=hit,
-            origin=origin,
+            home=home,
             adjacent=hit.jurisdiction in adjacent,
             walker=walker,
             paths=paths,
@@ -224,13 +231,13 @@ class _DownWalk(_Walk):
         if ix.down_ptr[pred + 1] - ix.down_ptr[pred] > 1:
             segment: list[int] = [reach]
         else:
-            parent = ix.parent
-            segment, v = [], int(parent[pred])
+            parent = ix.parent_list
+            segment, v = [], parent[pred]
             while v != reach:
                 segment.append(v)
-                v = int(parent[v])
+                v = parent[v]
             segment.append(reach)
-        out = head + tuple(ix.reach_ids[i] for i in segment)
+        out = head + tuple(map(ix.reach_ids.__getitem__, segment))
         self._paths[reach] = out
         return out
 
@@ -377,27 +384,37 @@ class _UpWalk(_Walk):
         return found
 
     def path(self, reach: int) -> tuple[str, ...]:
-        """Reach ids from the origin up to ``reach`` (against the flow)."""
+        """Reach ids from the origin up to ``reach`` (against the flow).
+
+        Entries come in order of arrival, so a nearer entry on the way is usually done already:
+        the walk stops there and reuses its path.
+        """
         ix, x = self.ix, self.origin
-        if reach == x:
-            return (ix.reach_ids[x],)
+        memo = self._paths
+        if not memo:
+            memo[x] = (ix.reach_ids[x],)
+        if reach in memo:
+            return memo[reach]
         flow: list[int] = []
         known = self.best_portal.get(reach)
         v, p = reach, self._portal_of(reach) if known is None else known
-        parent = ix.parent
-        while True:
-            while v != p:
+        parent = ix.parent_list
+        head: tuple[str, ...] | None = None
+        while head is None:
+            while v != p and v not in memo:
                 flow.append(v)
-                v = int(parent[v])
-            if p == x:
-                break
-            flow.append(p)
-            v = self.via[p]
-            if v == x:
-                break
-            p = self._portal_of(v)
-        flow.append(x)
-        return tuple(ix.reach_ids[i] for i in reversed(flow))
+                v = parent[v]
+            if v in memo:
+                head = memo[v]
+            elif p == x:
+                head = memo[x]
+            else:
+                flow.append(p)
+                v = self.via[p]
+                p = x if v == x else self._portal_of(v)
+        out = head + tuple(map(ix.reach_ids.__getitem__, reversed(flow)))
+        memo[reach] = out
+        return out
 
 
 def _earlier(seconds: float, boundary: bool, old: _Hit) -> bool:
@@ -411,19 +428,43 @@ def _clamp_offset(index: NetworkIndex, origin: int, offset_m: float) -> float:
     return min(float(offset_m), float(index.length_m[origin]))
 
 
+class _Levels:
+    """Prefecture and province of the origin's jurisdiction, compared with each entry's."""
+
+    def __init__(self, hierarchy: Hierarchy, home: str) -> None:
+        self.hierarchy = hierarchy
+        self.known = home in hierarchy.jurisdictions
+        self.prefecture = hierarchy.prefecture_of(home) if self.known else None
+        self.province = hierarchy.province_of(home) if self.known else None
+
+    def differs(self, jid: str) -> tuple[bool, bool]:
+        """(other prefecture, other province); unknown on either side counts as the same."""
+        if self.prefecture is None and self.province is None:
+            return False, False
+        if jid not in self.hierarchy.jurisdictions:
+            return False, False
+        chain = [jid, *self.hierarchy.ancestors(jid)]
+        table = self.hierarchy.jurisdictions
+        prefecture = next((j for j in chain if table[j].kind in PREFECTURE_LEVEL), None)
+        province = next((j for j in chain if table[j].kind in PROVINCE_LEVEL), None)
+        return (
+            None not in (prefecture, self.prefecture) and prefecture != self.prefecture,
+            None not in (province, self.province) and province != self.province,
+        )
+
+
 def _entry(
     index: NetworkIndex,
     *,
-    hierarchy: Hierarchy,
     hit: _Hit,
-    origin: int,
+    home: _Levels,
     adjacent: bool,
     walker: _Walk,
     paths: bool,
 ) -> TraceEntry:
     jid = index.jurisdiction_ids[hit.jurisdiction]
-    home = index.jurisdiction_ids[int(index.jurisdiction[origin])]
-    known = hierarchy.jurisdictions.get(jid)
+    known = home.hierarchy.jurisdictions.get(jid)
+    other_prefecture, other_province = home.differs(jid)
     return TraceEntry(
         jurisdiction_id=jid,
         name=known.name if known else jid,
@@ -434,16 +475,7 @@ def _entry(
         eta_estimated=hit.estimated,
         adjacent=adjacent,
         boundary=hit.boundary,
-        other_prefecture=_differs(hierarchy, jid, home, prefecture=True),
-        other_province=_differs(hierarchy, jid, home, prefecture=False),
+        other_prefecture=other_prefecture,
+        other_province=other_province,
         path=walker.path(hit.reach) if paths else (),
     )
-
-
-def _differs(hierarchy: Hierarchy, a: str, b: str, *, prefecture: bool) -> bool:
-    """Whether two jurisdictions lie in different prefectures (or provinces); unknown is not."""
-    if a not in hierarchy.jurisdictions or b not in hierarchy.jurisdictions:
-        return False
-    level = hierarchy.prefecture_of if prefecture else hierarchy.province_of
-    first, second = level(a), level(b)
-    return first is not None and second is not None and first != second
