@@ -10,6 +10,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.http",
+    "tests.fixtures.postgres",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,1 @@
+"""Append-only audit trail: every state change, who made it, before and after."""

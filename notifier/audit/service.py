@@ -1,0 +1,63 @@
+"""Writing audit events. Called by every use case inside its own transaction."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.audit.models import AuditEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of an ORM object as JSON-ready values (for before/after)."""
+    return {name: _jsonable(getattr(obj, name)) for name in fields}
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    at: datetime,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        at=at,
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+    )
+    session.add(event)
+    return event
+
+
+def events_for(session: Session, *, entity: str, entity_id: object) -> list[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == str(entity_id))
+        .order_by(AuditEvent.id)
+    )
+    return list(session.scalars(query))

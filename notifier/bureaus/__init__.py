@@ -1,0 +1,1 @@
+"""Bureaus: the environmental authority of each jurisdiction, with its contacts."""

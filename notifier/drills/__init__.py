@@ -1,0 +1,1 @@
+"""Drills (演练): exercise incidents and how fast each bureau acknowledged."""

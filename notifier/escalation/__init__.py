@@ -1,0 +1,1 @@
+"""What is due now: reminders, escalations and clock warnings (pure)."""

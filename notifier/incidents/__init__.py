@@ -1,0 +1,1 @@
+"""Incidents: what reports open, with their lifecycle, follow-ups and statutory clocks."""

@@ -1,0 +1,298 @@
+"""submit_report: evaluate, open or join an incident, route, write notices and outbox rows.
+
+The caller owns the transaction (see notifier.db): everything here is flushed, not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from basins.model import Direction, TraceEntry
+from notifier.audit.service import record, snapshot
+from notifier.bureaus.models import Bureau
+from notifier.clocks import statutory_clocks
+from notifier.context import EngineContext
+from notifier.enums import Grade, IncidentStatus, NoticeStatus, OutboxKind, ReportDirection
+from notifier.incidents.models import Incident, StatutoryClock
+from notifier.incidents.schemas import EngineError, ReportInput, SubmitResult
+from notifier.notices.models import Notice
+from notifier.notices.service import notice_views
+from notifier.outbox.service import enqueue
+from notifier.reports.service import Located, evaluate_report, store_report, validate_report
+from notifier.routing.route import NoticeDecision, route, within_horizon
+
+LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
+NOTICE_FIELDS = ("incident_id", "jurisdiction_id", "role", "status", "ack_deadline")
+
+
+def _traces(
+    ctx: EngineContext, reach_id: str, direction: ReportDirection
+) -> tuple[list[TraceEntry], list[TraceEntry]]:
+    down: list[TraceEntry] = []
+    up: list[TraceEntry] = []
+    if direction in (ReportDirection.SOURCE, ReportDirection.BOTH):
+        down = ctx.topology.trace(reach_id, direction=Direction.DOWN)
+    if direction in (ReportDirection.OBSERVED_DOWNSTREAM, ReportDirection.BOTH):
+        up = ctx.topology.trace(reach_id, direction=Direction.UP)
+    return down, up
+
+
+def _affected(reach_id: str, entries: Sequence[TraceEntry], ctx: EngineContext) -> list[str]:
+    reaches = {reach_id}
+    for entry in entries:
+        if within_horizon(entry, policy=ctx.policy):
+            reaches.update(entry.path)
+            reaches.add(entry.first_reach)
+    return sorted(reaches)
+
+
+def find_joinable(
+    session: Session, *, river: str, reach_id: str, observed_at: datetime, exercise: bool
+) -> Incident | None:
+    """The oldest live incident on the river whose affected reaches and window cover this."""
+    query = (
+        select(Incident)
+        .where(
+            Incident.river == river,
+            Incident.status.in_(LIVE),
+            Incident.exercise == exercise,
+            Incident.ended_at.is_(None),
+        )
+        .order_by(Incident.id)
+    )
+    for incident in session.scalars(query):
+        inside = incident.window_start <= observed_at <= incident.window_end
+        if inside and reach_id in incident.affected_reaches:
+            return incident
+    return None
+
+
+def _open_incident(
+    session: Session,
+    *,
+    data: ReportInput,
+    located: Located,
+    grade: Grade,
+    affected: list[str],
+    ctx: EngineContext,
+    now: datetime,
+) -> Incident:
+    window = timedelta(hours=ctx.policy.join_window_hours)
+    incident = Incident(
+        river=located.reach.river,
+        origin_reach_id=located.reach.reach_id,
+        origin_jurisdiction_id=located.reach.jurisdiction_id,
+        direction=data.direction,
+        affected_reaches=affected,
+        window_start=data.observed_at - window,
+        window_end=data.observed_at + window,
+        status=IncidentStatus.OPEN,
+        exercise=data.exercise,
+        proposed_grade=grade,
+        grade=None,
+        opened_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    record(
+        session,
+        actor=data.reporter,
+        action="incident.open",
+        entity="incident",
+        entity_id=incident.id,
+        at=now,
+        after=snapshot(
+            incident,
+            (
+                "river",
+                "origin_reach_id",
+                "origin_jurisdiction_id",
+                "direction",
+                "status",
+                "exercise",
+                "proposed_grade",
+            ),
+        ),
+    )
+    for due in statutory_clocks(now, grade=grade, policy=ctx.policy):
+        clock = StatutoryClock(
+            incident_id=incident.id, kind=due.kind, due_at=due.due_at, basis=due.basis
+        )
+        session.add(clock)
+        session.flush()
+        record(
+            session,
+            actor="system",
+            action="clock.start",
+            entity="clock",
+            entity_id=clock.id,
+            at=now,
+            after={
+                "incident_id": incident.id,
+                "kind": due.kind.value,
+                "due_at": due.due_at.isoformat(),
+            },
+        )
+    return incident
+
+
+def _join(
+    session: Session,
+    *,
+    incident: Incident,
+    data: ReportInput,
+    affected: list[str],
+    ctx: EngineContext,
+    now: datetime,
+) -> None:
+    before = snapshot(incident, ("affected_reaches", "window_end"))
+    incident.affected_reaches = sorted(set(incident.affected_reaches) | set(affected))
+    incident.window_end = max(
+        incident.window_end, data.observed_at + timedelta(hours=ctx.policy.join_window_hours)
+    )
+    session.flush()
+    record(
+        session,
+        actor=data.reporter,
+        action="incident.join",
+        entity="incident",
+        entity_id=incident.id,
+        at=now,
+        before=before,
+        after=snapshot(incident, ("affected_reaches", "window_end")),
+    )
+
+
+def write_notices(
+    session: Session,
+    incident: Incident,
+    decisions: Sequence[NoticeDecision],
+    *,
+    actor: str,
+    now: datetime,
+) -> list[Notice]:
+    """Notices for bureaus not yet told about this incident, each with its outbox rows."""
+    existing = {
+        n.jurisdiction_id: n
+        for n in session.scalars(select(Notice).where(Notice.incident_id == incident.id))
+    }
+    position = max((n.position for n in existing.values()), default=-1) + 1
+    created: list[Notice] = []
+    for decision in decisions:
+        if decision.jurisdiction_id in existing:
+            continue
+        bureau = session.get(Bureau, decision.jurisdiction_id)
+        if bureau is None:  # a jurisdiction in the network without a seeded bureau
+            record(
+                session,
+                actor="system",
+                action="notice.skip_unknown_bureau",
+                entity="incident",
+                entity_id=incident.id,
+                at=now,
+                after={"jurisdiction_id": decision.jurisdiction_id},
+            )
+            continue
+        notice = Notice(
+            incident_id=incident.id,
+            jurisdiction_id=decision.jurisdiction_id,
+            role=decision.role,
+            position=position,
+            reason=decision.reason,
+            crossing_reach=decision.crossing_reach,
+            distance_km=decision.distance_km,
+            eta_hours=decision.eta_hours,
+            eta_at=decision.eta_at,
+            ack_deadline=decision.ack_deadline,
+            status=NoticeStatus.PENDING,
+            created_at=now,
+        )
+        position += 1
+        session.add(notice)
+        session.flush()
+        record(
+            session,
+            actor=actor,
+            action="notice.create",
+            entity="notice",
+            entity_id=notice.id,
+            at=now,
+            after=snapshot(notice, NOTICE_FIELDS),
+        )
+        enqueue(
+            session,
+            kind=OutboxKind.NOTICE,
+            key=notice.id,
+            incident_id=incident.id,
+            notice_id=notice.id,
+            bureau=bureau,
+            now=now,
+            extra={"exercise": incident.exercise},
+        )
+        existing[decision.jurisdiction_id] = notice
+        created.append(notice)
+    return created
+
+
+def submit_report(
+    session: Session, data: ReportInput, *, ctx: EngineContext, now: datetime
+) -> SubmitResult:
+    """Store a report; if it exceeds a limit or declares an incident, open one (or join the
+    live incident that already covers it) and decide its notices and their messages."""
+    located = validate_report(session, data, ctx, now=now)
+    result = evaluate_report(data, located, ctx)
+    if not result.exceeded and not data.declared_incident:
+        report = store_report(session, data, located, result, incident_id=None, now=now)
+        return SubmitResult(
+            report_id=report.id, incident_id=None, opened=False, joined=False, exceeded=False
+        )
+    down, up = _traces(ctx, located.reach.reach_id, data.direction)
+    affected = _affected(located.reach.reach_id, [*down, *up], ctx)
+    incident = find_joinable(
+        session,
+        river=located.reach.river,
+        reach_id=located.reach.reach_id,
+        observed_at=data.observed_at,
+        exercise=data.exercise,
+    )
+    opened = incident is None
+    if incident is None:
+        grade = result.proposed_grade or Grade.IV
+        incident = _open_incident(
+            session,
+            data=data,
+            located=located,
+            grade=grade,
+            affected=affected,
+            ctx=ctx,
+            now=now,
+        )
+    else:
+        _join(session, incident=incident, data=data, affected=affected, ctx=ctx, now=now)
+    if incident.status not in LIVE:  # pragma: no cover - find_joinable only returns live ones
+        raise EngineError("事件已结束 / incident is no longer live")
+    decisions = route(
+        located.reach.jurisdiction_id,
+        direction=data.direction,
+        downstream=down,
+        upstream=up,
+        hierarchy=ctx.topology.hierarchy,
+        policy=ctx.policy,
+        grade=incident.effective_grade,
+        now=now,
+    )
+    created = write_notices(session, incident, decisions, actor=data.reporter, now=now)
+    report = store_report(session, data, located, result, incident_id=incident.id, now=now)
+    return SubmitResult(
+        report_id=report.id,
+        incident_id=incident.id,
+        opened=opened,
+        joined=not opened,
+        exceeded=result.exceeded,
+        notices=notice_views(session, incident_id=incident.id),
+        new_notice_ids=[n.id for n in created],
+    )

@@ -1,0 +1,1 @@
+"""Notices: one per recipient bureau per incident, tracked until acknowledged."""

@@ -1,0 +1,151 @@
+"""Notice use cases: listing, acknowledging, marking sent (called by the delivery worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.audit.service import record
+from notifier.bureaus.models import Bureau
+from notifier.enums import ClockKind, NoticeStatus
+from notifier.incidents.models import Incident, StatutoryClock
+from notifier.incidents.schemas import EngineError, NotFoundError, NoticeView
+from notifier.notices.models import Acknowledgement, Notice
+
+ACK_CHANNELS = frozenset({"link", "api", "cli", "phone", "webhook"})
+
+
+def notice_views(session: Session, *, incident_id: int) -> list[NoticeView]:
+    query = (
+        select(Notice, Bureau.name_zh)
+        .join(Bureau, Bureau.jurisdiction_id == Notice.jurisdiction_id)
+        .where(Notice.incident_id == incident_id)
+        .order_by(Notice.position)
+    )
+    return [
+        NoticeView(
+            id=n.id,
+            jurisdiction_id=n.jurisdiction_id,
+            bureau=name,
+            role=n.role,
+            status=n.status,
+            distance_km=n.distance_km,
+            eta_hours=n.eta_hours,
+            ack_deadline=n.ack_deadline,
+            reason=n.reason,
+        )
+        for n, name in session.execute(query).tuples()
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AckResult:
+    notice_id: int
+    first: bool  # False: it had been acknowledged before; nothing changed
+    acknowledged_at: datetime
+    by_name: str
+
+
+def acknowledge(
+    session: Session,
+    *,
+    notice_id: int,
+    by_name: str,
+    channel: str,
+    now: datetime,
+    note: str = "",
+) -> AckResult:
+    """Record who confirmed receipt. A second acknowledgement changes nothing and answers
+    with the first one's time and name."""
+    notice = session.get(Notice, notice_id, with_for_update=True)
+    if notice is None:
+        raise NotFoundError(f"未知通报 / unknown notice {notice_id}")
+    problems = []
+    if not by_name.strip():
+        problems.append("须填写确认人 / the name of who acknowledges is required")
+    if channel not in ACK_CHANNELS:
+        problems.append(f"未知渠道 / unknown channel {channel!r}")
+    if notice.status is NoticeStatus.CANCELLED:
+        problems.append("该通报已取消 / this notice was cancelled")
+    if problems:
+        raise EngineError(problems)
+    if notice.acknowledged_at is not None:
+        first = session.scalars(
+            select(Acknowledgement)
+            .where(Acknowledgement.notice_id == notice_id)
+            .order_by(Acknowledgement.id)
+            .limit(1)
+        ).one()
+        return AckResult(notice_id, False, notice.acknowledged_at, first.by_name)
+    before = {"status": notice.status.value}
+    notice.status = NoticeStatus.ACKNOWLEDGED
+    notice.acknowledged_at = now
+    session.add(
+        Acknowledgement(notice_id=notice_id, by_name=by_name, at=now, channel=channel, note=note)
+    )
+    session.flush()
+    record(
+        session,
+        actor=by_name,
+        action="notice.acknowledge",
+        entity="notice",
+        entity_id=notice_id,
+        at=now,
+        before=before,
+        after={"status": notice.status.value, "channel": channel, "note": note},
+    )
+    _meet_upward_clock(session, notice, now=now)
+    return AckResult(notice_id, True, now, by_name)
+
+
+def _meet_upward_clock(session: Session, notice: Notice, *, now: datetime) -> None:
+    """The origin's supervising bureau confirming receipt is the upward report being made."""
+    incident = session.get(Incident, notice.incident_id)
+    origin = session.get(Bureau, incident.origin_jurisdiction_id) if incident else None
+    if incident is None or origin is None or origin.supervisor_id != notice.jurisdiction_id:
+        return
+    clock = session.scalars(
+        select(StatutoryClock).where(
+            StatutoryClock.incident_id == incident.id,
+            StatutoryClock.kind == ClockKind.REPORT_UPWARD,
+        )
+    ).first()
+    if clock is not None and clock.met_at is None:
+        clock.met_at = now
+        session.flush()
+        record(
+            session,
+            actor="system",
+            action="clock.met",
+            entity="clock",
+            entity_id=clock.id,
+            at=now,
+            after={"kind": clock.kind.value, "met_at": now.isoformat(), "by_notice": notice.id},
+        )
+
+
+def mark_notice_sent(session: Session, *, notice_id: int, now: datetime) -> bool:
+    """pending -> sent when the first message of a notice was accepted (delivery worker).
+    Returns whether anything changed."""
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFoundError(f"未知通报 / unknown notice {notice_id}")
+    if notice.status is not NoticeStatus.PENDING:
+        return False
+    notice.status = NoticeStatus.SENT
+    notice.sent_at = now
+    session.flush()
+    record(
+        session,
+        actor="system:delivery",
+        action="notice.sent",
+        entity="notice",
+        entity_id=notice_id,
+        at=now,
+        before={"status": "pending"},
+        after={"status": "sent"},
+    )
+    return True

@@ -1,0 +1,1 @@
+"""The transactional outbox: messages decided with their notices, sent by the worker."""

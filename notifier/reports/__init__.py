@@ -1,0 +1,1 @@
+"""Reports: immutable submissions of measurements at a station, reach or point."""

@@ -1,0 +1,184 @@
+"""Locating and storing a report and its evaluation (the first half of submit_report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from notifier.audit.service import record
+from notifier.bureaus.models import Bureau
+from notifier.context import EngineContext
+from notifier.evaluation.evaluate import (
+    EvaluationResult,
+    MeasurementError,
+    check_measurements,
+    evaluate,
+)
+from notifier.incidents.schemas import EngineError, ReportInput
+from notifier.reports.models import Evaluation, Report
+from notifier.stations.models import Station
+from notifier.topology import ReachInfo, SnapError
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    reach: ReachInfo
+    station: Station | None
+    snap_distance_m: float | None
+    lon: float | None
+    lat: float | None
+
+
+def _locate(
+    session: Session, data: ReportInput, ctx: EngineContext, problems: list[str]
+) -> Located | None:
+    given = [
+        name
+        for name, present in (
+            ("station", data.station_id is not None),
+            ("reach", data.reach_id is not None),
+            ("lon/lat", data.lon is not None or data.lat is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        problems.append(
+            "须且只须给出站点、河段或经纬度之一 / give exactly one of station, reach or lon/lat"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
+        return None
+    station, snap_m, reach_id = None, None, data.reach_id
+    lon, lat = data.lon, data.lat
+    if data.station_id is not None:
+        station = session.get(Station, data.station_id)
+        if station is None:
+            problems.append(f"未知站点 / unknown station {data.station_id!r}")
+            return None
+        reach_id, lon, lat = station.reach_id, station.lon, station.lat
+    elif data.lon is not None or data.lat is not None:
+        if data.lon is None or data.lat is None:
+            problems.append("经纬度须同时给出 / give both lon and lat")
+            return None
+        try:
+            snap = ctx.topology.snap(data.lon, data.lat, limit_m=ctx.policy.snap_limit_m)
+        except SnapError as exc:
+            problems.append(str(exc))
+            return None
+        reach_id, snap_m = snap.reach_id, snap.distance_m
+    assert reach_id is not None
+    reach = ctx.topology.reach(reach_id)
+    if reach is None:
+        problems.append(f"未知河段 / unknown reach {reach_id!r}")
+        return None
+    return Located(reach=reach, station=station, snap_distance_m=snap_m, lon=lon, lat=lat)
+
+
+def validate_report(
+    session: Session, data: ReportInput, ctx: EngineContext, *, now: datetime
+) -> Located:
+    """Every problem with a report at once, or where it is."""
+    problems: list[str] = []
+    if data.observed_at.tzinfo is None:
+        problems.append("observed_at 须带时区 / observed_at must be timezone-aware")
+    elif data.observed_at > now + FUTURE_TOLERANCE:
+        problems.append("observed_at 在未来 / observed_at is in the future")
+    if not data.measurements and not data.declared_incident:
+        problems.append("没有监测数据 / no measurements (declare an incident to report none)")
+    if not data.reporter.strip():
+        problems.append("缺少报告人 / reporter is empty")
+    located = _locate(session, data, ctx, problems)
+    if located is not None:
+        thresholds = located.station.thresholds if located.station is not None else {}
+        try:
+            check_measurements(
+                data.measurements,
+                standards=ctx.standards,
+                thresholds=thresholds,
+                waterbody=located.reach.waterbody,
+            )
+        except MeasurementError as exc:
+            problems.append(str(exc))
+        if session.get(Bureau, located.reach.jurisdiction_id) is None:
+            problems.append(
+                f"辖区 {located.reach.jurisdiction_id} 无生态环境局记录, 请先运行 rivernotify db "
+                f"upgrade / no bureau for jurisdiction {located.reach.jurisdiction_id}: "
+                "run `rivernotify db upgrade` to seed bureaus"
+            )
+    if problems or located is None:
+        raise EngineError(problems)
+    return located
+
+
+def evaluate_report(data: ReportInput, located: Located, ctx: EngineContext) -> EvaluationResult:
+    return evaluate(
+        data.measurements,
+        target_class=located.reach.target_class,
+        waterbody=located.reach.waterbody,
+        standards=ctx.standards,
+        thresholds=located.station.thresholds if located.station is not None else {},
+        policy=ctx.policy,
+    )
+
+
+def store_report(
+    session: Session,
+    data: ReportInput,
+    located: Located,
+    result: EvaluationResult,
+    *,
+    incident_id: int | None,
+    now: datetime,
+) -> Report:
+    report = Report(
+        incident_id=incident_id,
+        station_id=located.station.station_id if located.station is not None else None,
+        reach_id=located.reach.reach_id,
+        river=located.reach.river,
+        jurisdiction_id=located.reach.jurisdiction_id,
+        lon=located.lon,
+        lat=located.lat,
+        snap_distance_m=located.snap_distance_m,
+        observed_at=data.observed_at,
+        received_at=now,
+        measurements=[m.as_json() for m in data.measurements],
+        direction=data.direction,
+        note=data.note,
+        reporter=data.reporter,
+        declared_incident=data.declared_incident,
+        exercise=data.exercise,
+    )
+    session.add(report)
+    session.flush()
+    session.add(
+        Evaluation(
+            report_id=report.id,
+            target_class=located.reach.target_class,
+            waterbody=located.reach.waterbody,
+            exceeded=result.exceeded,
+            max_ratio=result.max_ratio if result.max_ratio != float("inf") else 1e9,
+            proposed_grade=result.proposed_grade,
+            results=[c.as_json() for c in result.checks],
+            evaluated_at=now,
+        )
+    )
+    record(
+        session,
+        actor=data.reporter,
+        action="report.submit",
+        entity="report",
+        entity_id=report.id,
+        at=now,
+        after={
+            "reach_id": report.reach_id,
+            "incident_id": incident_id,
+            "exceeded": result.exceeded,
+            "direction": data.direction.value,
+            "measurements": report.measurements,
+            "exercise": data.exercise,
+        },
+    )
+    return report

@@ -1,0 +1,1 @@
+"""Monitoring stations (sections) on reaches, with hashed API-key credentials."""
