@@ -104,6 +104,18 @@ def build_network(
     return Network(reach_layer, areas, stations, hierarchy_from(areas))
 
 
+def reach_links(reaches: gpd.GeoDataFrame, *, options: BuildOptions | None = None) -> list[Link]:
+    """The links build_network would derive (after orienting, where it orients)."""
+    options = options or BuildOptions()
+    report = ValidationReport()
+    lines = _prepare_reaches(reaches, options, report)
+    if lines is not None and report.ok:
+        lines = _link(lines, options, report)
+    report.raise_if_fatal()
+    assert lines is not None
+    return links_from_downstream(lines["reach_id"].tolist(), lines["downstream"])
+
+
 def _field(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...]) -> str | None:
     if given is not None:
         return given

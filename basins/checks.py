@@ -6,6 +6,7 @@ network), so that both find the same things and say them in the same words.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -16,8 +17,8 @@ import shapely
 from pyproj import Transformer
 
 from basins.crs import LONLAT, local_metric_crs
-from basins.model import JurisdictionKind
-from basins.topology import Link, find_cycles, single_lines
+from basins.model import JurisdictionKind, Network
+from basins.topology import Link, find_cycles, links_from_downstream, single_lines
 from basins.validate import Severity, ValidationReport
 
 #: Kinds whose entries may have no polygon (their members cover them).
@@ -213,3 +214,77 @@ def _dangle(report: ValidationReport, reach_id: str, message: str) -> None:
     if any(p.code == "dangling" and p.feature_id == reach_id for p in report):
         return
     report.add("dangling", layer="reaches", feature_id=reach_id, message=message)
+
+
+def validate_network(
+    network: Network, *, snap_tolerance_m: float = 1.0, dangle_search_m: float = 250.0
+) -> ValidationReport:
+    """Every problem in a written network (the same checks build_network runs on input)."""
+    report = ValidationReport()
+    reaches, areas, stations = network.reaches, network.jurisdictions, network.stations
+    ids = [str(i) for i in reaches["reach_id"]]
+    check_ids(ids, layer="reaches", report=report)
+    usable = check_geometries(
+        ids, reaches.geometry.values, layer="reaches", lines=True, report=report
+    )
+    area_ids = [str(i) for i in areas["jurisdiction_id"]]
+    check_ids(area_ids, layer="jurisdictions", report=report)
+    check_geometries(
+        area_ids,
+        areas.geometry.values,
+        layer="jurisdictions",
+        lines=False,
+        report=report,
+        optional=[k in _MAY_LACK_GEOMETRY for k in areas["kind"]],
+    )
+    check_kinds_and_parents(areas, report)
+    check_overlaps(areas, report=report)
+    links = links_from_downstream(ids, reaches["downstream"])
+    check_links(ids, links, report=report)
+    if usable.all():
+        check_dangles(
+            ids,
+            reaches.geometry.values,
+            links,
+            report=report,
+            tolerance_m=snap_tolerance_m,
+            search_m=dangle_search_m,
+        )
+    known = set(area_ids)
+    for rid, owner, co, host in zip(
+        ids, reaches["jurisdiction"], reaches["co_jurisdictions"], reaches["host"], strict=True
+    ):
+        for jid in [str(owner), *str(co).split(","), str(host)]:
+            if (jid and jid not in known) or not str(owner):
+                report.add(
+                    "jurisdiction_unknown",
+                    layer="reaches",
+                    feature_id=rid,
+                    message=f"行政区 {jid!r} 不存在 / unknown jurisdiction {jid!r}",
+                )
+                break
+    _check_stations(stations, set(ids), report)
+    return report
+
+
+def _check_stations(
+    stations: gpd.GeoDataFrame, reach_ids: set[str], report: ValidationReport
+) -> None:
+    check_ids([str(s) for s in stations["station_id"]], layer="stations", report=report)
+    for sid, rid, mn in zip(
+        stations["station_id"], stations["reach_id"], stations["mn"], strict=True
+    ):
+        if str(rid) not in reach_ids:
+            report.add(
+                "reach_unknown",
+                layer="stations",
+                feature_id=str(sid),
+                message=f"断面所在河段 {rid} 不存在 / station's reach {rid} does not exist",
+            )
+        if not re.fullmatch(r"[0-9A-F]{24}", str(mn)):
+            report.add(
+                "mn_invalid",
+                layer="stations",
+                feature_id=str(sid),
+                message=f"设备编码 MN 应为 24 位十六进制 / MN {mn!r} is not 24 hex digits",
+            )
