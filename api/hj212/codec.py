@@ -99,6 +99,10 @@ class Measurement:
         """Only data flagged N may trigger an incident; the rest is stored as received."""
         return self.flag == HJ212_2017.valid_flag
 
+    def as_json(self) -> dict[str, object]:
+        """The shape of a measurement in a REST report."""
+        return {"code": self.code, "value": self.value, "unit": self.unit, "flag": self.flag}
+
 
 class Readings(NamedTuple):
     observed_at: datetime  # aware, UTC

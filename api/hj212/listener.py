@@ -61,6 +61,7 @@ class Hj212Stats:
 
     connections: int = 0
     connections_refused: int = 0
+    open_connections: int = 0
     packets: int = 0  # valid packets handled
     replies: int = 0
     ignored: int = 0  # valid packets of commands that carry no data
@@ -105,7 +106,6 @@ class Hj212Server:
         self._max_connections = max_connections
         self.stats = stats if stats is not None else Hj212Stats()
         self._server: asyncio.Server | None = None
-        self._open = 0
 
     @property
     def port(self) -> int:
@@ -143,19 +143,19 @@ class Hj212Server:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         peer = writer.get_extra_info("peername")
-        if self._open >= self._max_connections:
+        if self.stats.open_connections >= self._max_connections:
             self.stats.connections_refused += 1
-            log.warning("HJ 212: refusing %s, %d connections open", peer, self._open)
+            log.warning("HJ 212: refusing %s, %d connections open", peer, self._max_connections)
             await self._close(writer)
             return
-        self._open += 1
+        self.stats.open_connections += 1
         self.stats.connections += 1
         try:
             await self._read_lines(reader, writer, peer)
         except Exception:  # the listener must outlive any client
             log.exception("HJ 212: connection %s failed", peer)
         finally:
-            self._open -= 1
+            self.stats.open_connections -= 1
             await self._close(writer)
 
     async def _read_lines(

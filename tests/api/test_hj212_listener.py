@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import CollectorRegistry, generate_latest
+
 from api.hj212.codec import MAX_PACKET, ErrorCode, Packet, Readings, encode_packet, parse_packet
 from api.hj212.listener import Hj212Server, RejectedData, UnknownStation
+from api.hj212.metrics import Hj212Collector
 
 MN = "010000A8900016F000169DC0"
 CP = {"DataTime": "20240501120000", "w21003-Rtd": "2.31", "w21003-Flag": "N"}
@@ -176,3 +179,30 @@ def test_handler_failure_keeps_the_connection() -> None:
             writer.close()
 
     asyncio.run(main())
+
+
+def test_connection_cap_and_prometheus_export() -> None:
+    registry = CollectorRegistry()
+
+    async def scenario(server: Hj212Server, recorder: Recorder) -> None:
+        registry.register(Hj212Collector(server.stats))
+        reader, writer = await connect(server)
+        writer.write(upload())
+        await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+        extra_reader, extra_writer = await connect(server)
+        assert await closed_by_server(extra_reader)  # over the cap of one
+        writer.write(b"garbage\r\n")
+        writer.close()
+        extra_writer.close()
+        for _ in range(100):
+            if server.stats.open_connections == 0:
+                break
+            await asyncio.sleep(0.02)
+
+    run(scenario, max_connections=1)
+    text = generate_latest(registry).decode()
+    assert 'rivernotify_hj212_connections_total{result="refused"} 1.0' in text
+    assert 'rivernotify_hj212_packets_total{outcome="handled"} 1.0' in text
+    assert 'rivernotify_hj212_packet_errors_total{reason="garbage"} 1.0' in text
+    assert "rivernotify_hj212_replies_total 1.0" in text
+    assert "rivernotify_hj212_open_connections 0.0" in text
