@@ -315,6 +315,7 @@ def rebuilt(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 def test_data_is_reproducible_from_shared(rebuilt: Path, data_dir: Path) -> None:
+    """Fails when data/ is stale (the build or its inputs changed): run `make data`."""
     shipped, again = read_network(data_dir), read_network(rebuilt)
     for layer in ("reaches", "jurisdictions", "stations"):
         a, b = getattr(shipped, layer), getattr(again, layer)
