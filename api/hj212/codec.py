@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,9 @@ _RESERVED = re.compile(r"[;,=&\r\n]")
 _MN = re.compile(r"[0-9A-Za-z]{1,24}")
 _CODE = re.compile(r"[0-9A-Za-z]{1,24}")
 _DIGITS = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"[-+0-9.eE]+")
+_LETTER = re.compile(r"[A-Za-z]")
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
 
 
 class ErrorCode(StrEnum):
@@ -110,16 +114,29 @@ class Readings(NamedTuple):
 
 
 def crc16_hj212(data: bytes) -> int:
-    """The CRC of the standard's Appendix A (shift first, then XOR; not CRC-16/MODBUS)."""
+    """The CRC of the standard's Appendix A (shift first, then XOR; not CRC-16/MODBUS).
+
+    Per byte the standard computes ``reg = (reg >> 8) ^ b`` and then eight shift-and-XOR rounds.
+    The XOR leaves an 8-bit value, so the rounds are a function of that byte alone: a table.
+    """
+    table = _crc_table()
     reg = 0xFFFF
     for byte in data:
-        reg = (reg >> 8) ^ byte
-        for _ in range(8):
-            lsb = reg & 1
-            reg >>= 1
-            if lsb:
-                reg ^= 0xA001
+        reg = table[(reg >> 8) ^ byte]
     return reg
+
+
+@cache
+def _crc_table() -> tuple[int, ...]:
+    def rounds(value: int) -> int:
+        for _ in range(8):
+            lsb = value & 1
+            value >>= 1
+            if lsb:
+                value ^= 0xA001
+        return value
+
+    return tuple(rounds(value) for value in range(256))
 
 
 def frame(data: bytes, *, length: int | None = None, crc: int | None = None) -> bytes:
@@ -184,7 +201,7 @@ def _unframe(raw: bytes) -> bytes:
     if actual > declared:
         raise PacketError(ErrorCode.BAD_LENGTH, f"length field says {declared}, got {actual}")
     data, crc_text = packet[6:-4], packet[-4:].decode("ascii", "replace")
-    if not re.fullmatch(r"[0-9A-Fa-f]{4}", crc_text):
+    if not _HEX4.fullmatch(crc_text):
         raise PacketError(ErrorCode.BAD_CRC, f"CRC {crc_text!r} is not 4 hex digits")
     expected = crc16_hj212(data)
     if int(crc_text, 16) != expected:
@@ -315,10 +332,10 @@ def _measurement(code: str, value_text: str, flag: str | None, table: CodeTable)
         value = float(value_text)
     except ValueError:
         raise PacketError(ErrorCode.BAD_VALUE, f"{code} value {value_text[:30]!r}") from None
-    if not math.isfinite(value) or not re.fullmatch(r"[-+0-9.eE]+", value_text):
+    if not math.isfinite(value) or not _NUMBER.fullmatch(value_text):
         raise PacketError(ErrorCode.BAD_VALUE, f"{code} value {value_text[:30]!r} is not finite")
     letter = table.valid_flag if flag is None else flag
-    if not re.fullmatch(r"[A-Za-z]", letter):
+    if not _LETTER.fullmatch(letter):
         raise PacketError(ErrorCode.BAD_VALUE, f"{code}-Flag={letter[:10]!r} is not one letter")
     return Measurement(code=code, value=value, unit=table.unit_of(code), flag=letter.upper())
 

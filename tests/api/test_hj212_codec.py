@@ -262,3 +262,20 @@ def test_mutated_packets_only_raise_packet_error(
     _only_packet_errors(raw[:position])
     text = raw[6:-6]
     _only_packet_errors(frame(text[:position] + noise + text[position:]))
+
+
+def _crc_by_the_letter(data: bytes) -> int:
+    reg = 0xFFFF
+    for byte in data:
+        reg = (reg >> 8) ^ byte
+        for _ in range(8):
+            lsb = reg & 1
+            reg >>= 1
+            if lsb:
+                reg ^= 0xA001
+    return reg
+
+
+@given(st.binary(max_size=300))
+def test_table_crc_equals_the_standards_loop(data: bytes) -> None:
+    assert crc16_hj212(data) == _crc_by_the_letter(data)
