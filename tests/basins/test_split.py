@@ -1,0 +1,106 @@
+"""Splitting reaches by jurisdiction: crossings, boundary reaches, zigzags, enclaves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from basins.build import BuildOptions, build_network
+from basins.segments import Piece, SegmentRules, segment_reach
+from tests.basins.builders import reaches_gdf, square_jurisdictions
+
+# two counties side by side, the border on longitude 110.5
+COUNTIES = square_jurisdictions(
+    {"140001": (110.0, 35.0, 110.5, 35.5), "140002": (110.5, 35.0, 111.0, 35.5)},
+    names={"140001": "甲县", "140002": "乙县"},
+)
+
+
+def _build(lines: dict[str, list[tuple[float, float]]], counties=COUNTIES, **columns):  # type: ignore[no-untyped-def]
+    network = build_network(reaches_gdf(lines, **columns), counties, options=BuildOptions())
+    return network.reaches.set_index("reach_id")
+
+
+def test_simple_crossing() -> None:
+    r = _build({"x": [(110.2, 35.2), (110.8, 35.3)]})
+    assert r["jurisdiction"].tolist() == ["140001", "140002"]
+    assert r.index.tolist() == ["x-1", "x-2"]
+    assert r.loc["x-1", "downstream"] == "x-2" and r.loc["x-2", "downstream"] == ""
+    assert r.loc["x-1"].geometry.coords[-1][0] == pytest.approx(110.5, abs=1e-6)
+
+
+def test_reach_along_the_border_is_one_boundary_reach() -> None:
+    # runs 20 km north, 300 m east of the border, after entering from the west
+    r = _build({"b": [(110.45, 35.1), (110.5035, 35.12), (110.5035, 35.3)]})
+    assert len(r) == 1
+    assert r["jurisdiction"].iloc[0] == "140001"  # lower id administers
+    assert r["co_jurisdictions"].iloc[0] == "140002"
+
+
+def test_zigzag_along_the_border_does_not_flip_flop() -> None:
+    lat = np.linspace(35.05, 35.45, 41)
+    lon = 110.5 + np.where(np.arange(41) % 2 == 0, -0.004, 0.004)  # +-360 m every 1.1 km
+    r = _build({"z": [*zip(lon.tolist(), lat.tolist(), strict=True)]})
+    assert len(r) == 1
+    assert (r["jurisdiction"].iloc[0], r["co_jurisdictions"].iloc[0]) == ("140001", "140002")
+
+
+def test_brief_visit_across_the_border_is_merged_as_a_sliver() -> None:
+    # dips 400 m into the other county for ~600 m, far shorter than a piece
+    r = _build(
+        {
+            "s": [
+                (110.3, 35.2),
+                (110.497, 35.2),
+                (110.504, 35.2027),
+                (110.497, 35.2054),
+                (110.3, 35.21),
+            ]
+        }
+    )
+    assert r["jurisdiction"].tolist() == ["140001"]
+
+
+def test_enclave_wins_over_its_host_and_records_it() -> None:
+    counties = square_jurisdictions(
+        {"652323": (86.0, 44.0, 87.0, 45.0), "ZD01": (86.4, 44.4, 86.6, 44.6)},
+        names={"652323": "呼图壁县", "ZD01": "某工业园区"},
+        kind=["county", "park"],
+    )
+    r = _build({"h": [(86.1, 44.5), (86.9, 44.5)]}, counties, river=["呼图壁河"])
+    assert r["jurisdiction"].tolist() == ["652323", "ZD01", "652323"]
+    assert r["host"].tolist() == ["", "652323", ""]
+    assert r["co_jurisdictions"].tolist() == ["", "", ""]
+    assert r.loc["h-2"].geometry.coords[0][0] == pytest.approx(86.4, abs=1e-6)
+
+
+def test_upstream_reaches_point_to_the_first_piece() -> None:
+    r = _build(
+        {
+            "u": [(110.1, 35.4), (110.2, 35.2)],
+            "x": [(110.2, 35.2), (110.8, 35.3)],
+            "d": [(110.8, 35.3), (110.9, 35.4)],
+        }
+    )
+    assert r.loc["u", "downstream"] == "x-1"
+    assert r.loc["x-2", "downstream"] == "d"
+
+
+RULES = SegmentRules(boundary_tolerance_m=1500, boundary_min_m=6000, min_piece_m=1000)
+
+
+def test_segments_long_boundary_river_changes_banks() -> None:
+    # 40 km along a border, the far bank changes from B to C halfway
+    positions = [float(p) for p in range(0, 40_001, 500)]
+    near = [frozenset({"A", "B"}) if p < 20_000 else frozenset({"A", "C"}) for p in positions]
+    pieces = segment_reach(positions, ["A"] * len(positions), near, length_m=40_000, rules=RULES)
+    assert [p.banks for p in pieces] == [("A", "B"), ("A", "C")]
+    assert pieces[0].end_m == pytest.approx(20_000, abs=500)
+
+
+def test_segments_short_border_touch_keeps_one_side() -> None:
+    positions = [float(p) for p in range(0, 10_001, 500)]
+    near = [frozenset({"A", "B"}) if 4000 <= p <= 6000 else frozenset({"A"}) for p in positions]
+    primary = ["B" if p == 5000 else "A" for p in positions]
+    pieces = segment_reach(positions, primary, near, length_m=10_000, rules=RULES)
+    assert pieces == [Piece(0.0, 10_000.0, ("A",))]
