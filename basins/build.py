@@ -83,10 +83,15 @@ def build_network(
     *,
     options: BuildOptions | None = None,
     progress: bool = False,
+    report: ValidationReport | None = None,
 ) -> Network:
-    """A validated Network from raw reach lines and jurisdiction polygons (any CRS)."""
+    """A validated Network from raw reach lines and jurisdiction polygons (any CRS).
+
+    Warnings are added to ``report`` when one is given; fatal problems are always raised,
+    all together, before anything is built.
+    """
     options = options or BuildOptions()
-    report = ValidationReport()
+    report = report if report is not None else ValidationReport()
     lines = _prepare_reaches(reaches, options, report)
     areas = _prepare_jurisdictions(jurisdictions, options, report)
     if lines is not None and report.ok:
@@ -104,10 +109,18 @@ def build_network(
     return Network(reach_layer, areas, stations, hierarchy_from(areas))
 
 
-def reach_links(reaches: gpd.GeoDataFrame, *, options: BuildOptions | None = None) -> list[Link]:
-    """The links build_network would derive (after orienting, where it orients)."""
+def reach_links(
+    reaches: gpd.GeoDataFrame,
+    *,
+    options: BuildOptions | None = None,
+    report: ValidationReport | None = None,
+) -> list[Link]:
+    """The links build_network would derive (after orienting, where it orients).
+
+    Warnings go to ``report`` when one is given; fatal problems are raised either way.
+    """
     options = options or BuildOptions()
-    report = ValidationReport()
+    report = report if report is not None else ValidationReport()
     lines = _prepare_reaches(reaches, options, report)
     if lines is not None and report.ok:
         lines = _link(lines, options, report)

@@ -186,9 +186,12 @@ def check_dangles(
     for t, other in zip(tip_index.tolist(), line_index.tolist(), strict=True):
         own = ends[t]
         tip = tips[t]
-        if other == own or min(tip.distance(ends_m[other]), tip.distance(starts_m[other])) <= (
-            tolerance_m
-        ):
+        if other == own:
+            continue
+        if tip.distance(ends_m[other]) <= tolerance_m and ids[other] not in has_down:
+            _head_to_head(report, ids[own], ids[other])
+            continue
+        if min(tip.distance(ends_m[other]), tip.distance(starts_m[other])) <= tolerance_m:
             continue
         gap = tip.distance(lines_m[other])
         if gap > tolerance_m:
@@ -208,6 +211,20 @@ def check_dangles(
                     "末端不连接任何河段，也不是出口 / end joins no "
                     "reach and is not at a given outlet",
                 )
+
+
+def _head_to_head(report: ValidationReport, reach_id: str, other: str) -> None:
+    if any(p.code == "ends_meet" and other in p.message for p in report):
+        return
+    report.add(
+        "ends_meet",
+        layer="reaches",
+        feature_id=reach_id,
+        severity=Severity.WARNING,
+        message=f"与河段 {other} 末端相接而无下游，方向可能画反（可用 --outlet-at 定向） / "
+        f"ends where reach {other} ends, with nothing downstream: digitized against the flow? "
+        "(orient with --outlet-at)",
+    )
 
 
 def _dangle(report: ValidationReport, reach_id: str, message: str) -> None:

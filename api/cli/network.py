@@ -147,10 +147,12 @@ def _build(args: argparse.Namespace) -> int:
         return _print_report(report)
     try:
         network = build_network(
-            reaches, areas, options=_options(args), progress=sys.stderr.isatty()
+            reaches, areas, options=_options(args), progress=sys.stderr.isatty(), report=report
         )
     except NetworkValidationError as exc:
         return _print_report(exc.report)
+    if report.problems:
+        _print_report(report)
     try:
         write_network(network, args.out)
     except OSError as exc:
@@ -171,9 +173,11 @@ def _edges(args: argparse.Namespace) -> int:
     if not report.ok:
         return _print_report(report)
     try:
-        links = reach_links(reaches, options=_options(args))
+        links = reach_links(reaches, options=_options(args), report=report)
     except NetworkValidationError as exc:
         return _print_report(exc.report)
+    if report.problems:
+        _print_report(report)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["from_id", "to_id"])
     writer.writerows(links)
