@@ -93,9 +93,9 @@ class BasinsTopology:
     def snap(self, lon: float, lat: float, *, limit_m: float) -> Snap:
         """The nearest reach by geodesic distance (metres in a projection centred on the
         point), refused beyond ``limit_m``."""
+        import numpy as np
         from pyproj import Transformer
-        from shapely import Point, distance
-        from shapely.ops import transform
+        from shapely import Point, distance, transform
 
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise SnapError(f"坐标超出范围 / coordinates out of range: {lon}, {lat}")
@@ -105,10 +105,14 @@ class BasinsTopology:
         if len(candidates) == 0:
             raise SnapError(_too_far(lon, lat, limit_m))
         aeqd = f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m +no_defs"
-        project = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True).transform
+        forward = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True).transform
+
+        def project(xy: Any) -> Any:
+            return np.column_stack(forward(xy[:, 0], xy[:, 1]))
+
         origin = Point(0.0, 0.0)
         best = min(
-            (float(distance(transform(project, self._geoms[i]), origin)), self._ids[i])
+            (float(distance(transform(self._geoms[i], project), origin)), self._ids[i])
             for i in candidates
         )
         if best[0] > limit_m:

@@ -82,7 +82,7 @@ def drill_results(session: Session, *, incident_id: int) -> list[DrillResult]:
         .join(Bureau, Bureau.jurisdiction_id == Notice.jurisdiction_id)
         .where(Notice.incident_id == incident_id)
         .order_by(Notice.position)
-    ).tuples()
+    ).all()
     results = []
     for notice, name in rows:
         ack = notice.acknowledged_at

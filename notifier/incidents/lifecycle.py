@@ -97,7 +97,7 @@ def _notified(session: Session, incident_id: int) -> list[tuple[Notice, Bureau]]
         .where(Notice.incident_id == incident_id)
         .order_by(Notice.position)
     )
-    return list(session.execute(query).tuples())
+    return [(notice, bureau) for notice, bureau in session.execute(query).all()]
 
 
 def _broadcast(

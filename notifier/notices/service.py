@@ -37,7 +37,7 @@ def notice_views(session: Session, *, incident_id: int) -> list[NoticeView]:
             ack_deadline=n.ack_deadline,
             reason=n.reason,
         )
-        for n, name in session.execute(query).tuples()
+        for n, name in session.execute(query).all()
     ]
 
 

@@ -3,8 +3,10 @@
 Rules (昌州环发〔2019〕59号 一(四); 晋环发〔2019〕48号 二):
 - ``source``: every jurisdiction the downstream walk enters within the horizon, by arrival;
   ``observed_downstream``: the upstream walk likewise; ``both``: both.
-- The first foreign jurisdiction on every path and the other bank of a boundary reach are
-  always notified; further ones within the horizon (hours or kilometres, either suffices).
+- The first foreign jurisdiction on every path is always notified; further ones within the
+  horizon (hours or kilometres, either suffices). The other bank of a boundary reach is
+  notified together with the bank that administers it (the origin reach's other bank at once,
+  at distance 0).
 - Copies: the origin's supervising bureau; the prefecture (XPCC division) bureau of every
   notified unit in another prefecture; across a province boundary the adjacent prefecture
   (``adjacent_prefecture``) and the origin's own province (``provincial_copy``); and the
@@ -65,7 +67,7 @@ class _Candidate:
 
 
 def within_horizon(entry: TraceEntry, *, policy: Policy) -> bool:
-    if entry.adjacent or entry.boundary:
+    if entry.adjacent:
         return True
     return entry.eta_hours <= policy.max_hours or entry.distance_km <= policy.max_km
 
@@ -148,7 +150,7 @@ def _candidates(
             _keep(found, _Candidate(entry.jurisdiction_id, actual, entry, 0), origin)
     supervisor = copy_target(hierarchy, origin)
     if policy.origin_supervisor and supervisor is not None:
-        _keep(found, _Candidate(supervisor, NoticeRole.SUPERVISOR_COPY, None, 0), origin)
+        _keep(found, _Candidate(supervisor, NoticeRole.SUPERVISOR_COPY, None, -1), origin)
     province = hierarchy.province_of(origin) if origin in hierarchy.jurisdictions else None
     if primaries and province is not None and policy.province(province).report_to_province:
         _keep(found, _Candidate(province, NoticeRole.PROVINCIAL_COPY, None, 1), origin)

@@ -79,7 +79,7 @@ def network() -> Network:
             }
         )
         geoms.append(LineString([(100 + x0, y), (100 + x0 + 0.1, 40.0)]))
-    reaches = reach_frame(pd.DataFrame(rows).assign(geometry=geoms))
+    reaches = reach_frame(gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326"))
     jur = pd.DataFrame(
         [
             {
@@ -96,7 +96,7 @@ def network() -> Network:
     ).assign(geometry=[None] * len(JURISDICTIONS))
     jurisdictions = jurisdiction_frame(jur)
     stations = station_frame(
-        pd.DataFrame(
+        gpd.GeoDataFrame(
             [
                 {
                     "station_id": "S1",
@@ -106,7 +106,9 @@ def network() -> Network:
                     "mn": "010000A8900016F000169DC0",
                     "geometry": Point(100.15, 40.0),
                 },
-            ]
+            ],
+            geometry="geometry",
+            crs="EPSG:4326",
         )
     )
     return Network(
