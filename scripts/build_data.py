@@ -54,7 +54,35 @@ def _outlets(reaches: gpd.GeoDataFrame) -> tuple[tuple[float, float], ...]:
         for rid, g in zip(reaches["reach_id"], reaches.geometry, strict=True)
         if rid in terminal
     ]
-    return (SANMENXIA_DAM, *ends)
+    return tuple(ends) if ends else (SANMENXIA_DAM,)
+
+
+def build_basins(basins: list[gpd.GeoDataFrame], jurisdictions: gpd.GeoDataFrame) -> Network:
+    """One network from basins built one at a time.
+
+    Each basin is built on its own so that the build's local metric projection (centred on
+    the reaches) is centred on that basin: 汾河 and 昌吉 lie 2,500 km apart, and one
+    projection for both would stretch the metre tolerances by about 1% at either end.
+    """
+    networks = [
+        build_network(
+            reaches,
+            jurisdictions,
+            options=BuildOptions(topology="geometry", outlets=_outlets(reaches)),
+        )
+        for reaches in basins
+    ]
+    first = networks[0]
+    return Network(
+        reaches=_stack([n.reaches for n in networks]),
+        jurisdictions=first.jurisdictions,
+        stations=_stack([n.stations for n in networks]),
+        hierarchy=first.hierarchy,
+    )
+
+
+def _stack(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def build(shared: Path, out: Path) -> Network:
@@ -66,11 +94,7 @@ def build(shared: Path, out: Path) -> Network:
     write_source(jurisdictions, sources / "jurisdictions.geojson")
     write_source(fenhe, sources / "reaches_fenhe.geojson")
     write_source(changji, sources / "reaches_changji.geojson")
-    reaches = gpd.GeoDataFrame(
-        pd.concat([fenhe, changji], ignore_index=True), geometry="geometry", crs="EPSG:4326"
-    )
-    options = BuildOptions(topology="geometry", outlets=_outlets(reaches))
-    network = build_network(reaches, jurisdictions, options=options)
+    network = build_basins([fenhe, changji], jurisdictions)
     write_network(network, out)
     write_bureaus(jurisdictions, out / "bureaus.csv")
     copy_gb3838(shared, out / "standards" / "gb3838_2002_limits.csv")
