@@ -59,3 +59,47 @@ def test_nothing_is_built_when_a_problem_is_fatal() -> None:
     with pytest.raises(NetworkValidationError) as caught:
         build_network(reaches, COUNTIES)
     assert "duplicate_id" in caught.value.report.codes()
+
+
+def test_next_down_and_downstream_columns_are_read(tmp_path) -> None:
+    lines = {
+        "1": [(110.1, 35.3), (110.2, 35.25)],
+        "2": [(110.2, 35.25), (110.3, 35.25)],
+        "3": [(110.3, 35.25), (110.4, 35.25)],
+    }
+    hydrorivers = reaches_gdf(lines).rename(columns={"reach_id": "HYRIV_ID"})
+    hydrorivers["HYRIV_ID"] = [1, 2, 3]
+    hydrorivers["NEXT_DOWN"] = [2, 3, 0]
+    network = build_network(hydrorivers, COUNTIES)
+    assert network.reaches["downstream"].tolist() == ["2", "3", ""]
+    given = reaches_gdf(lines, downstream=["2", "3", None], velocity_ms=[0.4, None, 1.0])
+    network = build_network(given, COUNTIES)
+    assert network.reaches["downstream"].tolist() == ["2", "3", ""]
+    assert network.reaches["velocity_ms"].isna().tolist() == [False, True, False]
+    assert network.reaches["target_class"].tolist() == [3, 3, 3]
+
+
+def test_fenhe_from_unoriented_ngcc_arcs(ngcc_arcs, county_subset) -> None:
+    from basins.io import read_layer
+
+    arcs = read_layer(ngcc_arcs, crs="EPSG:4326")
+    fenhe = arcs[arcs["NAME"] == "汾河"]
+    counties = read_layer(county_subset)
+    shanxi = counties[counties["province_adcode"].astype(str) == "140000"]
+    network = build_network(
+        fenhe, shanxi, options=BuildOptions(reach_id_field="HYD2_4M_", basin="fenhe")
+    )
+    r = network.reaches
+    assert set(r["river"]) == {"汾河"}
+    outlets = r[r["downstream"] == ""]
+    assert len(outlets) == 1  # flows to 河津 on the 黄河, whatever way the arcs were drawn
+    assert outlets.iloc[0]["jurisdiction"] == "140882"
+    assert outlets.geometry.iloc[0].coords[-1][1] < 35.7
+    # the braid near 娄烦 is kept: one reach with two downstream reaches, both rejoining
+    assert (r["downstream"].str.count(",") == 1).sum() == 1
+    # main stem is ~700 km at 1:4M and crosses many counties
+    assert 550_000 < r["length_m"].sum() < 800_000
+    names = set(network.stations["name"])
+    assert "汾河·介休市入境断面" in names
+    owners = set(r["jurisdiction"]) | {c for s in r["co_jurisdictions"] for c in s.split(",") if c}
+    assert len(owners) >= 20
