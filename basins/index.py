@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +76,20 @@ def csr_from_lists(lists: Sequence[Sequence[int]]) -> tuple[IntArray, IntArray]:
     return ptr, flat
 
 
+class Event(NamedTuple):
+    """A reach where a downstream walk can stop, as plain Python values for the hot loop.
+
+    ``hops`` lead to the next events: (reach, seconds, metres, any estimated reach in between)
+    from this reach's downstream end to the next one's upstream end.
+    """
+
+    time_s: float
+    length_m: float
+    estimated: bool
+    entered: tuple[tuple[int, bool], ...]  # (jurisdiction, as other bank) brought in here
+    hops: tuple[tuple[int, float, float, bool], ...]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class NetworkIndex:
     """Immutable arrays over reaches 0..n-1; see the module docstring for what each is for."""
@@ -100,11 +114,15 @@ class NetworkIndex:
     cum_est: IntArray
     pre: IntArray
     post: IntArray
+    head: IntArray  # top of the heavy path each reach lies on (heavy child = largest subtree)
+    order: IntArray  # reach at each preorder position; a heavy path is a contiguous run
     next_stop: IntArray
     marked_pre: IntArray
     marked: IntArray
     secondary_src: IntArray
     secondary_dst: IntArray
+    events: dict[int, Event]
+    id_objects: npt.NDArray[np.object_]  # reach_ids as an object array, for fancy indexing
     geometry: Any = None  # shapely geometries in EPSG:4326 when built from a Network
 
     @property
@@ -157,7 +175,7 @@ class NetworkIndex:
         times = reach_times_s(length, velocity)
         uptr, uidx = transpose(dptr, didx, n)
         _check_acyclic(n, dptr=dptr, didx=didx, uptr=uptr, uidx=uidx, ids=ids)
-        tree = _primary_tree(
+        tree: dict[str, Any] = _primary_tree(
             n,
             dptr=dptr,
             didx=didx,
@@ -167,8 +185,20 @@ class NetworkIndex:
             jur=jur,
             cptr=cptr,
         )
+        tree["events"] = _events(
+            dptr=dptr,
+            didx=didx,
+            tree=tree,
+            times=times,
+            length=length,
+            estimated=~measured,
+            jur=jur,
+            cptr=cptr,
+            cidx=cidx,
+        )
         return NetworkIndex(
             reach_ids=ids,
+            id_objects=np.array(ids, dtype=object),
             position=position,
             jurisdiction_ids=list(jurisdiction_ids),
             down_ptr=dptr,
@@ -184,6 +214,27 @@ class NetworkIndex:
             geometry=geometry,
             **tree,
         )
+
+    def tree_path(self, start: int, stop: int) -> IntArray:
+        """Reaches from ``start`` (included) down the primary tree to ``stop`` (excluded).
+
+        ``stop`` must be on start's primary path to the outlet, or -1 for the whole way. Heavy
+        paths are contiguous in preorder, so this takes O(log n) slices, not a step per reach.
+        """
+        parts: list[IntArray] = []
+        head, pre, order, parent = self.head, self.pre, self.order, self.parent
+        stop_head = int(head[stop]) if stop >= 0 else -2
+        v = start
+        while v != stop and v >= 0:
+            h = int(head[v])
+            if h == stop_head:
+                parts.append(order[int(pre[stop]) + 1 : int(pre[v]) + 1][::-1])
+                break
+            parts.append(order[int(pre[h]) : int(pre[v]) + 1][::-1])
+            v = int(parent[h])
+        if not parts:
+            return np.empty(0, np.int64)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def downstream_of(self, i: int) -> IntArray:
         return self.down_idx[self.down_ptr[i] : self.down_ptr[i + 1]]
@@ -310,9 +361,15 @@ def _primary_tree(
     pre = np.zeros(n, np.int64)
     roots = levels[0]
     pre[roots] = np.cumsum(size[roots]) - size[roots]
+    head = np.arange(n, dtype=np.int64)
     for level, first in zip(levels[1:], firsts[1:], strict=True):
-        before = np.cumsum(size[level]) - size[level]
-        pre[level] = pre[parent[level]] + 1 + before - before[first]
+        ranked = level[np.lexsort((-size[level], first))]  # heaviest sibling first
+        before = np.cumsum(size[ranked]) - size[ranked]
+        pre[ranked] = pre[parent[ranked]] + 1 + before - before[first]
+        heavy = pre[ranked] == pre[parent[ranked]] + 1
+        head[ranked] = np.where(heavy, head[parent[ranked]], ranked)
+    order = np.empty(n, np.int64)
+    order[pre] = np.arange(n, dtype=np.int64)
     exits = (parent >= 0) & (jur[np.maximum(parent, 0)] != jur)
     marked = np.flatnonzero(exits | special)
     marked = marked[np.argsort(pre[marked])]
@@ -327,12 +384,69 @@ def _primary_tree(
         "cum_est": cum_est,
         "pre": pre,
         "post": pre + size,
+        "head": head,
+        "order": order,
         "next_stop": next_stop,
         "marked_pre": pre[marked],
         "marked": marked,
         "secondary_src": owners,
         "secondary_dst": didx[secondary],
     }
+
+
+def hops_of(
+    u: int,
+    *,
+    dptr: IntArray,
+    didx: IntArray,
+    tree: dict[str, Any],
+    estimated: BoolArray,
+    times: FloatArray,
+    length: FloatArray,
+) -> tuple[tuple[int, float, float, bool], ...]:
+    """The next events after reach ``u`` (see :class:`Event`)."""
+    lo, hi = int(dptr[u]), int(dptr[u + 1])
+    if hi - lo > 1:
+        return tuple((int(c), 0.0, 0.0, False) for c in didx[lo:hi])
+    w = int(tree["next_stop"][u])
+    if hi == lo or w < 0:
+        return ()
+    cum_s, cum_m, cum_est = tree["cum_s"], tree["cum_m"], tree["cum_est"]
+    return (
+        (
+            w,
+            float(cum_s[u] - cum_s[w] - times[w]),
+            float(cum_m[u] - cum_m[w] - length[w]),
+            bool(cum_est[u] - cum_est[w] - estimated[w] > 0),
+        ),
+    )
+
+
+def _events(
+    *,
+    dptr: IntArray,
+    didx: IntArray,
+    tree: dict[str, Any],
+    times: FloatArray,
+    length: FloatArray,
+    estimated: BoolArray,
+    jur: IntArray,
+    cptr: IntArray,
+    cidx: IntArray,
+) -> dict[int, Event]:
+    """Events: every reach a next_stop points at and every branch of a divergence."""
+    next_stop = tree["next_stop"]
+    diverging = np.flatnonzero(np.diff(dptr) > 1)
+    branches, _ = gather(dptr, didx, diverging)
+    reaches = np.unique(np.concatenate([next_stop[next_stop >= 0], branches]))
+    out: dict[int, Event] = {}
+    for u in reaches.tolist():
+        entered = ((int(jur[u]), False), *((int(j), True) for j in cidx[cptr[u] : cptr[u + 1]]))
+        hops = hops_of(
+            u, dptr=dptr, didx=didx, tree=tree, estimated=estimated, times=times, length=length
+        )
+        out[u] = Event(float(times[u]), float(length[u]), bool(estimated[u]), entered, hops)
+    return out
 
 
 def _split_ids(value: object) -> list[str]:

@@ -23,10 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from basins.index import FloatArray, IntArray, NetworkIndex, gather
+from basins.index import FloatArray, IntArray, NetworkIndex, gather, hops_of
 from basins.model import (
-    PREFECTURE_LEVEL,
-    PROVINCE_LEVEL,
     Direction,
     Hierarchy,
     JurisdictionKind,
@@ -132,12 +130,13 @@ class _Walk:
     def path(self, reach: int) -> tuple[str, ...]:
         raise NotImplementedError
 
-    def entered_at(self, reach: int) -> list[tuple[int, bool]]:
+    def entered_at(self, reach: int) -> tuple[tuple[int, bool], ...]:
         """Jurisdictions a reach brings in: its administrator, then its other banks."""
         ix = self.ix
-        out = [(int(ix.jurisdiction[reach]), False)]
-        out.extend((int(j), True) for j in ix.co_of(reach))
-        return out
+        event = ix.events.get(reach)
+        if event is not None:
+            return event.entered
+        return ((int(ix.jurisdiction[reach]), False), *((int(j), True) for j in ix.co_of(reach)))
 
     def best_hits(self, arrivals: list[tuple[float, float, int, bool]]) -> list[_Hit]:
         """Earliest arrival per jurisdiction (administering wins a tie with a boundary)."""
@@ -168,27 +167,32 @@ class _DownWalk(_Walk):
         self.pred: dict[int, int] = {}
         self._paths: dict[int, tuple[str, ...]] = {origin: (index.reach_ids[origin],)}
 
-    def _next(self, u: int) -> list[tuple[int, float, float, bool]]:
+    def _next(self, u: int) -> tuple[tuple[int, float, float, bool], ...]:
         """Event reaches after ``u`` with time, distance and estimation from u's downstream end
-        to their upstream end."""
+        to their upstream end (precomputed for events, computed for the origin)."""
+        event = self.ix.events.get(u)
+        if event is not None:
+            return event.hops
         ix = self.ix
-        lo, hi = int(ix.down_ptr[u]), int(ix.down_ptr[u + 1])
-        if hi - lo > 1:
-            return [(int(c), 0.0, 0.0, False) for c in ix.down_idx[lo:hi]]
-        w = int(ix.next_stop[u])
-        if hi == lo or w < 0:
-            return []
-        return [
-            (
-                w,
-                float(ix.cum_s[u] - ix.cum_s[w] - ix.time_s[w]),
-                float(ix.cum_m[u] - ix.cum_m[w] - ix.length_m[w]),
-                bool(ix.cum_est[u] - ix.cum_est[w] - ix.estimated[w] > 0),
-            )
-        ]
+        tree = {
+            "next_stop": ix.next_stop,
+            "cum_s": ix.cum_s,
+            "cum_m": ix.cum_m,
+            "cum_est": ix.cum_est,
+        }
+        return hops_of(
+            u,
+            dptr=ix.down_ptr,
+            didx=ix.down_idx,
+            tree=tree,
+            estimated=ix.estimated,
+            times=ix.time_s,
+            length=ix.length_m,
+        )
 
     def run(self, limit_s: float, limit_m: float) -> list[_Hit]:
-        ix = self.ix
+        events = self.ix.events
+        settled = self.pred
         heap: list[tuple[float, float, int, int, bool]] = []
         s0, m0, e0 = self.start
         for w, ds, dm, de in self._next(self.origin):
@@ -197,16 +201,17 @@ class _DownWalk(_Walk):
         arrivals: list[tuple[float, float, int, bool]] = []
         while heap:
             s, m, w, pred, est = heapq.heappop(heap)
-            if w in self.pred:
+            if w in settled:
                 continue
-            self.pred[w] = pred
+            settled[w] = pred
             arrivals.append((s, m, w, est))
             if s > limit_s or m > limit_m:
                 continue
-            s_end, m_end = s + float(ix.time_s[w]), m + float(ix.length_m[w])
-            e_end = est or bool(ix.estimated[w])
-            for nxt, ds, dm, de in self._next(w):
-                if nxt not in self.pred:
+            event = events[w]
+            s_end, m_end = s + event.time_s, m + event.length_m
+            e_end = est or event.estimated
+            for nxt, ds, dm, de in event.hops:
+                if nxt not in settled:
                     heapq.heappush(heap, (s_end + ds, m_end + dm, nxt, w, e_end or de))
         return self.best_hits(arrivals)
 
@@ -215,8 +220,9 @@ class _DownWalk(_Walk):
         stack, seen = [self.origin], {self.origin}
         while stack:
             for w, _, _, _ in self._next(stack.pop()):
-                found.update(j for j, _ in self.entered_at(w))
-                if int(self.ix.jurisdiction[w]) == self.home and w not in seen:
+                entered = self.entered_at(w)
+                found.update(j for j, _ in entered)
+                if entered[0][0] == self.home and w not in seen:
                     seen.add(w)
                     stack.append(w)
         return found
@@ -229,15 +235,10 @@ class _DownWalk(_Walk):
         head = self.path(pred)
         ix = self.ix
         if ix.down_ptr[pred + 1] - ix.down_ptr[pred] > 1:
-            segment: list[int] = [reach]
+            segment = np.array([reach], np.int64)
         else:
-            parent = ix.parent_list
-            segment, v = [], parent[pred]
-            while v != reach:
-                segment.append(v)
-                v = parent[v]
-            segment.append(reach)
-        out = head + tuple(map(ix.reach_ids.__getitem__, segment))
+            segment = ix.tree_path(ix.parent_list[pred], ix.parent_list[reach])
+        out = head + tuple(ix.id_objects[segment].tolist())
         self._paths[reach] = out
         return out
 
@@ -386,8 +387,7 @@ class _UpWalk(_Walk):
     def path(self, reach: int) -> tuple[str, ...]:
         """Reach ids from the origin up to ``reach`` (against the flow).
 
-        Entries come in order of arrival, so a nearer entry on the way is usually done already:
-        the walk stops there and reuses its path.
+        Each stretch along the primary tree is a few slices of the heavy-path order.
         """
         ix, x = self.ix, self.origin
         memo = self._paths
@@ -395,24 +395,23 @@ class _UpWalk(_Walk):
             memo[x] = (ix.reach_ids[x],)
         if reach in memo:
             return memo[reach]
-        flow: list[int] = []
+        flow: list[IntArray] = []
         known = self.best_portal.get(reach)
         v, p = reach, self._portal_of(reach) if known is None else known
-        parent = ix.parent_list
         head: tuple[str, ...] | None = None
         while head is None:
-            while v != p and v not in memo:
-                flow.append(v)
-                v = parent[v]
-            if v in memo:
-                head = memo[v]
-            elif p == x:
+            flow.append(ix.tree_path(v, p))
+            if p == x:
                 head = memo[x]
-            else:
-                flow.append(p)
-                v = self.via[p]
-                p = x if v == x else self._portal_of(v)
-        out = head + tuple(map(ix.reach_ids.__getitem__, reversed(flow)))
+                break
+            flow.append(np.array([p], np.int64))
+            v = self.via[p]
+            if v == x:
+                head = memo[x]
+                break
+            p = self._portal_of(v)
+        chain = np.concatenate(flow)[::-1] if flow else np.empty(0, np.int64)
+        out = head + tuple(ix.id_objects[chain].tolist())
         memo[reach] = out
         return out
 
@@ -428,25 +427,43 @@ def _clamp_offset(index: NetworkIndex, origin: int, offset_m: float) -> float:
     return min(float(offset_m), float(index.length_m[origin]))
 
 
+#: Prefecture and province per jurisdiction, per hierarchy object (the last few seen). A
+#: Hierarchy is immutable, so its answers can be kept; identity is checked on every use.
+_LEVELS: dict[int, tuple[Hierarchy, dict[str, tuple[str | None, str | None]]]] = {}
+
+
+def _levels_of(hierarchy: Hierarchy) -> dict[str, tuple[str | None, str | None]]:
+    cached = _LEVELS.get(id(hierarchy))
+    if cached is not None and cached[0] is hierarchy:
+        return cached[1]
+    if len(_LEVELS) >= 8:
+        _LEVELS.clear()
+    table: dict[str, tuple[str | None, str | None]] = {}
+    _LEVELS[id(hierarchy)] = (hierarchy, table)
+    return table
+
+
 class _Levels:
     """Prefecture and province of the origin's jurisdiction, compared with each entry's."""
 
     def __init__(self, hierarchy: Hierarchy, home: str) -> None:
         self.hierarchy = hierarchy
-        self.known = home in hierarchy.jurisdictions
-        self.prefecture = hierarchy.prefecture_of(home) if self.known else None
-        self.province = hierarchy.province_of(home) if self.known else None
+        self.table = _levels_of(hierarchy)
+        self.prefecture, self.province = self.levels(home)
+
+    def levels(self, jid: str) -> tuple[str | None, str | None]:
+        found = self.table.get(jid)
+        if found is None:
+            if jid in self.hierarchy.jurisdictions:
+                found = (self.hierarchy.prefecture_of(jid), self.hierarchy.province_of(jid))
+            else:
+                found = (None, None)
+            self.table[jid] = found
+        return found
 
     def differs(self, jid: str) -> tuple[bool, bool]:
         """(other prefecture, other province); unknown on either side counts as the same."""
-        if self.prefecture is None and self.province is None:
-            return False, False
-        if jid not in self.hierarchy.jurisdictions:
-            return False, False
-        chain = [jid, *self.hierarchy.ancestors(jid)]
-        table = self.hierarchy.jurisdictions
-        prefecture = next((j for j in chain if table[j].kind in PREFECTURE_LEVEL), None)
-        province = next((j for j in chain if table[j].kind in PROVINCE_LEVEL), None)
+        prefecture, province = self.levels(jid)
         return (
             None not in (prefecture, self.prefecture) and prefecture != self.prefecture,
             None not in (province, self.province) and province != self.province,
