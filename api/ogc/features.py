@@ -185,22 +185,30 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def features(
+    frame: gpd.GeoDataFrame, positions: np.ndarray[Any, Any], collection: Collection
+) -> list[dict[str, Any]]:
+    """Rows as GeoJSON Features; the id column is both the feature id and a property."""
+    page = frame.iloc[positions]
+    geometry_name = page.geometry.name
+    columns = [str(c) for c in page.columns if c != geometry_name]
+    records = page[columns].to_dict("records")
+    result = []
+    for record, geometry in zip(records, page.geometry.array, strict=True):
+        has_geometry = geometry is not None and not geometry.is_empty
+        result.append(
+            {
+                "type": "Feature",
+                "id": str(record[collection.id_column]),
+                "geometry": mapping(geometry) if has_geometry else None,
+                "properties": {key: json_value(value) for key, value in record.items()},
+            }
+        )
+    return result
+
+
 def feature(frame: gpd.GeoDataFrame, position: int, collection: Collection) -> dict[str, Any]:
-    """One row as a GeoJSON Feature; the id column is both the feature id and a property."""
-    row = frame.iloc[position]
-    geometry = row[frame.geometry.name]
-    has_geometry = geometry is not None and not geometry.is_empty
-    properties = {
-        str(column): json_value(row[column])
-        for column in frame.columns
-        if column != frame.geometry.name
-    }
-    return {
-        "type": "Feature",
-        "id": str(row[collection.id_column]),
-        "geometry": mapping(geometry) if has_geometry else None,
-        "properties": properties,
-    }
+    return features(frame, np.array([position]), collection)[0]
 
 
 def find(frame: gpd.GeoDataFrame, collection: Collection, fid: str) -> int | None:

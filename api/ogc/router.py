@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from api.ogc.features import (
     CRS84,
@@ -25,6 +24,7 @@ from api.ogc.features import (
     QueryError,
     extent,
     feature,
+    features,
     find,
     parse_items_query,
     rfc3339,
@@ -48,11 +48,6 @@ _FORMATS = (None, "json", "geojson")
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 
 
-class OgcError(BaseModel):
-    code: str
-    description: str
-
-
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
@@ -61,9 +56,21 @@ def _error(status: int, code: str, description: str) -> JSONResponse:
     return JSONResponse({"code": code, "description": description}, status_code=status)
 
 
+# Errors are documented without required keys: a path the router cannot match (an id holding a
+# line break) is answered by the app's own 404 handler, in the app's error format.
+_ERROR_BODY = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": OgcError, "description": "参数无效 · invalid query parameter"},
-    404: {"model": OgcError, "description": "不存在 · not found"},
+    400: {
+        "description": "参数无效 · invalid query parameter (OGC exception: code, description)",
+        "content": {JSON: {"schema": _ERROR_BODY}},
+    },
+    404: {
+        "description": "不存在 · not found (OGC exception: code, description)",
+        "content": {JSON: {"schema": _ERROR_BODY}},
+    },
 }
 _F = {
     "name": "f",
@@ -246,7 +253,7 @@ def _items(request: Request, collection: Collection) -> JSONResponse:
     page = positions[query.offset : query.offset + query.limit]
     body = {
         "type": "FeatureCollection",
-        "features": [feature(frame, int(p), collection) for p in page],
+        "features": features(frame, page, collection),
         "links": _paging_links(request, collection, query, len(positions), len(page)),
         "numberMatched": len(positions),
         "numberReturned": len(page),
