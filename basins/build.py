@@ -157,6 +157,9 @@ def _prepare_reaches(
         )
         return None
     ids = id_strings(raw[id_field]).tolist() if id_field else [str(i + 1) for i in range(len(raw))]
+    if raw.empty:
+        report.add("layer_empty", layer="reaches", message="河段图层为空 / no reaches")
+        return None
     check_ids(ids, layer="reaches", report=report)
     usable = check_geometries(ids, raw.geometry.values, layer="reaches", lines=True, report=report)
     if not _has_crs(raw, "reaches", report) or not usable.all():
@@ -197,6 +200,9 @@ def _prepare_jurisdictions(
     table["jurisdiction_id"] = id_strings(raw[id_field]).to_numpy()
     table["name"] = id_strings(raw[name_field]).to_numpy()
     ids = table["jurisdiction_id"].tolist()
+    if raw.empty:
+        report.add("layer_empty", layer="jurisdictions", message="行政区图层为空 / no features")
+        return None
     check_ids(ids, layer="jurisdictions", report=report)
     kinds = id_strings(raw["kind"]) if "kind" in raw.columns else pd.Series(["county"] * len(raw))
     optional = [k in {"province", "prefecture", "xpcc", "xpcc_division"} for k in kinds]

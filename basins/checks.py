@@ -177,7 +177,9 @@ def check_dangles(
         return
     metric = local_metric_crs(shapely.total_bounds(lines))
     project = Transformer.from_crs(LONLAT, metric, always_xy=True)
-    lines_m = shapely.transform(lines, lambda xy: np.column_stack(project.transform(*xy.T)))
+    # densified first (~500 m) so that long straight lon/lat segments do not sag when projected
+    dense = shapely.segmentize(lines, 0.005)
+    lines_m = shapely.transform(dense, lambda xy: np.column_stack(project.transform(*xy.T)))
     tips = shapely.get_point(lines_m[ends], -1)
     tree = shapely.STRtree(lines_m)
     tip_index, line_index = tree.query(tips, predicate="dwithin", distance=search_m)
@@ -194,23 +196,31 @@ def check_dangles(
         if min(tip.distance(ends_m[other]), tip.distance(starts_m[other])) <= tolerance_m:
             continue
         gap = tip.distance(lines_m[other])
-        if gap > tolerance_m:
+        message = (
+            f"距河段 {ids[other]} {gap:.0f} 米却未相接 / ends {gap:.0f} m from reach "
+            f"{ids[other]} without joining it (snap tolerance {tolerance_m:g} m)"
+            if gap > tolerance_m
+            else f"止于河段 {ids[other]} 中部，请在此处打断该河段 / ends on the middle of reach "
+            f"{ids[other]}: split that reach there"
+        )
+        _dangle(report, ids[own], message)
+    if outlets:
+        outlet_m = shapely.points(np.column_stack(project.transform(*np.asarray(outlets).T)))
+        _away_from_outlets(
+            [ids[e] for e in ends], tips, outlet_m, search_m=outlet_search_m, report=report
+        )
+
+
+def _away_from_outlets(
+    ids: Sequence[str], tips: Any, outlets_m: Any, *, search_m: float, report: ValidationReport
+) -> None:
+    for reach_id, tip in zip(ids, tips, strict=True):
+        if shapely.distance(outlets_m, tip).min() > search_m:
             _dangle(
                 report,
-                ids[own],
-                f"距河段 {ids[other]} {gap:.0f} 米却未相接 / ends {gap:.0f} m "
-                f"from reach {ids[other]} without joining it (snap tolerance {tolerance_m:g} m)",
+                reach_id,
+                "末端不连接任何河段，也不是出口 / end joins no reach and is not at a given outlet",
             )
-    if outlets:
-        points = shapely.points(np.column_stack(project.transform(*np.asarray(outlets).T)))
-        for t, tip in enumerate(tips):
-            if shapely.distance(points, tip).min() > outlet_search_m:
-                _dangle(
-                    report,
-                    ids[ends[t]],
-                    "末端不连接任何河段，也不是出口 / end joins no "
-                    "reach and is not at a given outlet",
-                )
 
 
 def _head_to_head(report: ValidationReport, reach_id: str, other: str) -> None:

@@ -61,58 +61,54 @@ class _Samples:
     near: list[frozenset[str]]
 
 
-def _sample(
-    lines_m: np.ndarray[Any, Any], polygons: gpd.GeoDataFrame, options: SplitOptions
-) -> _Samples:
+def _sample_points(
+    lines_m: np.ndarray[Any, Any], step_m: float
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(reach index, position in metres, point) of samples, at least 9 per reach."""
     lengths = shapely.length(lines_m)
-    counts = np.maximum(np.ceil(lengths / options.sample_step_m).astype(np.int64) + 1, 9)
+    counts = np.maximum(np.ceil(lengths / step_m).astype(np.int64) + 1, 9)
     reach = np.repeat(np.arange(len(lines_m)), counts)
     offsets = np.arange(len(reach)) - np.repeat(np.cumsum(counts) - counts, counts)
     position = offsets / np.repeat(counts - 1, counts) * lengths[reach]
-    points = shapely.line_interpolate_point(lines_m[reach], position)
-    geoms = np.asarray(polygons.geometry.values, dtype=object)
+    return reach, position, shapely.line_interpolate_point(lines_m[reach], position)
+
+
+def _pairs(found: np.ndarray[Any, Any]) -> pd.DataFrame:
+    return pd.DataFrame({"point": found[0], "poly": found[1]})
+
+
+def _sample(
+    lines_m: np.ndarray[Any, Any], polygons: gpd.GeoDataFrame, options: SplitOptions
+) -> _Samples:
+    reach, position, points = _sample_points(lines_m, options.sample_step_m)
     ids = polygons["jurisdiction_id"].to_numpy()
     ranks = polygons["kind"].map(_rank).to_numpy()
-    tree = shapely.STRtree(geoms)
+    tree = shapely.STRtree(np.asarray(polygons.geometry.values, dtype=object))
     primary = np.full(len(points), "", dtype=object)
     primary_rank = np.full(len(points), 9)
-    inside = pd.DataFrame(
-        dict(zip(("point", "poly"), tree.query(points, predicate="intersects"), strict=True))
-    )
+    inside = _pairs(tree.query(points, predicate="intersects"))
+    outside = np.setdiff1d(np.arange(len(points)), inside["point"].to_numpy())
+    if len(outside):  # just off the edge (within the tolerance): take the nearest polygon
+        nearest = tree.query_nearest(points[outside], max_distance=options.boundary_tolerance_m)
+        inside = pd.concat(
+            [inside, pd.DataFrame({"point": outside[nearest[0]], "poly": nearest[1]})]
+        )
     if not inside.empty:
         inside["rank"], inside["id"] = ranks[inside["poly"]], ids[inside["poly"]]
         first = inside.sort_values(["point", "rank", "id"]).drop_duplicates("point")
         primary[first["point"]] = first["id"].to_numpy()
         primary_rank[first["point"]] = first["rank"].to_numpy()
-    nearby = pd.DataFrame(
-        dict(
-            zip(
-                ("point", "poly"),
-                tree.query(points, predicate="dwithin", distance=options.boundary_tolerance_m),
-                strict=True,
-            )
-        )
+    dist = options.boundary_tolerance_m
+    nearby = _pairs(tree.query(points, predicate="dwithin", distance=dist))
+    same_level = (ranks[nearby["poly"]] > 0) & (
+        ranks[nearby["poly"]] == primary_rank[nearby["point"]]
     )
-    nearby = nearby[ranks[nearby["poly"]] > 0]
-    outside = np.flatnonzero(primary == "")
-    if len(outside) and not nearby.empty:  # just off the edge: take the nearest polygon
-        hit, dist = tree.query_nearest(
-            points[outside], max_distance=options.boundary_tolerance_m, return_distance=True
-        )
-        del dist
-        chosen = pd.DataFrame({"point": outside[hit[0]], "poly": hit[1]})
-        chosen = chosen.drop_duplicates("point")
-        primary[chosen["point"]] = ids[chosen["poly"]]
-        primary_rank[chosen["point"]] = ranks[chosen["poly"]]
-    nearby = nearby[ranks[nearby["poly"]] == primary_rank[nearby["point"]]]
-    near_sets: list[set[str]] = [set() for _ in range(len(points))]
-    for point, poly in zip(nearby["point"].tolist(), nearby["poly"].tolist(), strict=True):
-        near_sets[point].add(str(ids[poly]))
-    near = [
-        frozenset({p}) if r == 0 or not s else frozenset(s | {p})
-        for p, r, s in zip(primary.tolist(), primary_rank.tolist(), near_sets, strict=True)
-    ]
-    return _Samples(reach, position, [str(p) for p in primary], near)
+    near_sets: list[set[str]] = [{p} if p else set() for p in primary.tolist()]
+    enclave = primary_rank == 0
+    for point, poly in zip(nearby["point"][same_level], nearby["poly"][same_level], strict=True):
+        if not enclave[point]:
+            near_sets[point].add(str(ids[poly]))
+    return _Samples(reach, position, [str(p) for p in primary], [frozenset(n) for n in near_sets])
 
 
 def split_reaches(
@@ -136,26 +132,37 @@ def split_reaches(
     hosts = _enclave_hosts(polygons)
     by_id = dict(zip(drawn["jurisdiction_id"], drawn.geometry.values, strict=True))
     bounds = np.searchsorted(samples.reach, np.arange(len(lines_m) + 1))
-    rows: list[dict[str, Any]] = []
-    geoms: list[Any] = []
-    first_piece: dict[str, str] = {}
-    plan: list[tuple[int, list[Piece]]] = []
-    for index in _progress(range(len(lines_m)), progress, "切分 / splitting"):
-        lo, hi = bounds[index], bounds[index + 1]
-        pieces = _pieces_of(
+    measured = [Measured(ll, m) for ll, m in zip(lines_ll, lines_m, strict=True)]
+    plan: list[list[Piece]] = [
+        _pieces_of(
             index,
             reaches,
             samples=samples,
-            span=(lo, hi),
-            line=Measured(lines_ll[index], lines_m[index]),
+            span=(bounds[index], bounds[index + 1]),
+            line=measured[index],
             by_id=by_id,
             options=options,
             report=report,
         )
-        plan.append((index, pieces))
-        first_piece[str(reaches["reach_id"].iloc[index])] = _piece_id(reaches, index, 0, pieces)
-    for index, pieces in plan:
-        measured = Measured(lines_ll[index], lines_m[index])
+        for index in _progress(range(len(lines_m)), progress, "切分 / splitting")
+    ]
+    return _assemble(reaches, plan, measured, hosts)
+
+
+def _assemble(
+    reaches: gpd.GeoDataFrame,
+    plan: list[list[Piece]],
+    measured: list[Measured],
+    hosts: dict[str, str],
+) -> gpd.GeoDataFrame:
+    """The pieces as reach rows with ids and downstream links rewired."""
+    first_piece = {
+        str(reaches["reach_id"].iloc[index]): _piece_id(reaches, index, 0, pieces)
+        for index, pieces in enumerate(plan)
+    }
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    for index, pieces in enumerate(plan):
         for number, piece in enumerate(pieces):
             rows.append(
                 _piece_row(
@@ -167,7 +174,7 @@ def split_reaches(
                     hosts=hosts,
                 )
             )
-            geoms.append(measured.piece(piece.start_m, piece.end_m))
+            geoms.append(measured[index].piece(piece.start_m, piece.end_m))
     out = gpd.GeoDataFrame(rows, geometry=geoms, crs=LONLAT)
     out["length_m"] = geodesic_lengths_m(out.geometry.values)
     return out

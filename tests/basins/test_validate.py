@@ -138,3 +138,11 @@ def test_validate_network_on_a_written_network(tmp_path: Path) -> None:
     broken.stations.loc[0, "mn"] = "xyz"
     codes = validate_network(broken).codes()
     assert codes == {"downstream_unknown", "jurisdiction_unknown", "mn_invalid"}
+
+
+def test_end_on_the_middle_of_another_reach_and_empty_layers() -> None:
+    lines = {"t": [(110.2, 35.1), (110.2, 35.2)], "m": [(110.1, 35.2), (110.3, 35.2)]}
+    report = _problems(reaches_gdf(lines))
+    assert [p.feature_id for p in report if p.code == "dangling"] == ["t"]
+    assert "split that reach" in report.render()
+    assert _problems(reaches_gdf({}), COUNTIES.iloc[0:0]).codes() == {"layer_empty"}
