@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
 import pytest
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from api.cap import (
     CAP_NS,
@@ -23,6 +24,8 @@ from api.cap import (
     CapText,
     CapUpdate,
     alert_messages,
+    areas_from_network,
+    cap_atom_feed,
     check_cap_rules,
     read_cap,
     validate_cap,
@@ -239,3 +242,63 @@ def test_cap_11_messages_are_refused(shared_data: Path) -> None:
 def test_malformed_xml_is_a_clear_error() -> None:
     with pytest.raises(CapError, match="malformed XML"):
         read_cap(b"<alert")
+
+
+# --- areas from the network, and the feed -------------------------------------------------------
+
+
+def test_areas_from_network_cover_jurisdictions_and_path(shared_data: Path) -> None:
+    from tests.api.test_ogc import tiny_network
+
+    network = tiny_network()
+    areas = areas_from_network(
+        network, jurisdiction_ids=["652323", "652300"], path_reach_ids=["r001", "r002", "r003"]
+    )
+    county, prefecture, path = areas
+    assert county.name.zh == "呼图壁县" and county.geocode == "652323"
+    assert county.geometry is not None and county.geometry.equals(box(86.0, 43.5, 87.0, 45.0))
+    # the prefecture has no polygon of its own: its counties' union stands for it
+    assert prefecture.geometry is not None
+    assert prefecture.geometry.bounds == pytest.approx((86.0, 43.5, 88.4, 45.0))
+    assert path.geometry is not None and path.geometry.geom_type == "MultiLineString"
+    for message in alert_messages(incident(areas=areas)):
+        assert check_cap_rules(validate_cap(message)) == []
+    with pytest.raises(KeyError, match="999999, r999"):
+        areas_from_network(network, jurisdiction_ids=["999999"], path_reach_ids=["r999"])
+
+
+def test_shipped_network_areas(data_dir: Path) -> None:
+    if not (data_dir / "jurisdictions.geojson").exists():
+        pytest.skip(f"no shipped network in {data_dir} yet")
+    from basins.io import read_network
+
+    network = read_network(data_dir)
+    ids = list(network.jurisdictions["jurisdiction_id"][:5])
+    reaches = list(network.reaches["reach_id"][:5])
+    areas = areas_from_network(network, jurisdiction_ids=ids, path_reach_ids=reaches)
+    for message in alert_messages(incident(areas=areas)):
+        root = read_cap(message)
+        assert check_cap_rules(root) == []
+        for polygon in root.iterfind(".//cap:polygon", NS):
+            assert len((polygon.text or "").split()) <= 100
+
+
+def test_atom_feed_holds_every_message(shared_data: Path) -> None:
+    messages = alert_messages(incident())
+    feed = cap_atom_feed(messages, title="事件 42 & more", self_url="http://h/x?a=1&b=2")
+    root = SafeET.fromstring(feed)
+    atom = {"a": "http://www.w3.org/2005/Atom"}
+    assert root.findtext("a:title", namespaces=atom) == "事件 42 & more"
+    assert root.findtext("a:updated", namespaces=atom) == "2026-05-02T12:30:12+08:00"
+    entries = root.findall("a:entry", atom)
+    assert len(entries) == len(messages)
+    for entry, message in zip(entries, messages, strict=True):
+        content = entry.find("a:content", atom)
+        assert content is not None and content.get("type") == "application/cap+xml"
+        (alert,) = list(content)
+        body = ET.tostring(alert, encoding="utf-8", default_namespace=CAP_NS)
+        validate_cap(body)
+        assert text(alert, "cap:identifier") == text(read_cap(message), "cap:identifier")
+    assert entries[0].findtext("a:title", namespaces=atom) == "Alert: 三屯河氨氮超标"
+    with pytest.raises(ValueError, match="at least"):
+        cap_atom_feed([], title="t", self_url="http://h/")
