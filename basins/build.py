@@ -40,7 +40,7 @@ from basins.frames import (
 from basins.model import Network
 from basins.orient import orient_arcs, reverse_flipped
 from basins.split import SplitOptions, split_reaches
-from basins.stations import stations_at_boundaries
+from basins.stations import stations_at_boundaries, stations_from_points
 from basins.topology import (
     Link,
     downstream_strings,
@@ -74,7 +74,11 @@ class BuildOptions:
     outlet_search_m: float = 10_000.0
     dangle_search_m: float = 250.0
     split: SplitOptions = field(default_factory=SplitOptions)
-    stations: bool = True
+    stations: bool = True  # place stations at jurisdiction entries, sources and outlets
+    given_stations: gpd.GeoDataFrame | None = None  # or take these points instead
+    station_id_field: str = "station_id"
+    station_name_field: str = "name"
+    station_search_m: float = 2000.0
 
 
 def build_network(
@@ -102,10 +106,8 @@ def build_network(
     report.raise_if_fatal()
     reach_layer = reach_frame(pieces)
     reach_layer["geometry"] = round_coordinates(reach_layer.geometry.values)
-    names = dict(zip(areas["jurisdiction_id"], areas["name"], strict=True))
-    stations = stations_at_boundaries(reach_layer, jurisdiction_names=names)
-    if not options.stations:
-        stations = stations.iloc[0:0]
+    stations = _stations(reach_layer, areas, options, report)
+    report.raise_if_fatal()
     return Network(reach_layer, areas, stations, hierarchy_from(areas))
 
 
@@ -127,6 +129,26 @@ def reach_links(
     report.raise_if_fatal()
     assert lines is not None
     return links_from_downstream(lines["reach_id"].tolist(), lines["downstream"])
+
+
+def _stations(
+    reaches: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    options: BuildOptions,
+    report: ValidationReport,
+) -> gpd.GeoDataFrame:
+    if options.given_stations is not None:
+        return stations_from_points(
+            options.given_stations,
+            reaches,
+            id_field=options.station_id_field,
+            name_field=options.station_name_field,
+            max_distance_m=options.station_search_m,
+            report=report,
+        )
+    names = dict(zip(areas["jurisdiction_id"], areas["name"], strict=True))
+    stations = stations_at_boundaries(reaches, jurisdiction_names=names)
+    return stations if options.stations else stations.iloc[0:0]
 
 
 def _field(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...]) -> str | None:

@@ -9,14 +9,18 @@ first 24 hex digits of SHA-256 of the station id, upper case: stable across rebu
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
-from basins.crs import LONLAT
+from basins.crs import LONLAT, local_metric_crs, to_lonlat
 from basins.frames import station_frame
 from basins.topology import links_from_downstream
+from basins.validate import ValidationReport
 
 
 def device_code(station_id: str) -> str:
@@ -81,3 +85,60 @@ def _record(
         "jurisdiction": jurisdiction,
         "mn": device_code(station_id),
     }
+
+
+def stations_from_points(
+    points: gpd.GeoDataFrame,
+    reaches: gpd.GeoDataFrame,
+    *,
+    id_field: str = "station_id",
+    name_field: str = "name",
+    max_distance_m: float = 2000.0,
+    report: ValidationReport,
+) -> gpd.GeoDataFrame:
+    """Given stations placed on their nearest reach (within ``max_distance_m``).
+
+    Their MN is kept when it is 24 hex digits, else derived from the station id.
+    """
+    for wanted in (id_field, name_field):
+        if wanted not in points.columns:
+            report.add(
+                "id_field_missing",
+                layer="stations",
+                message=f"断面图层缺少字段 {wanted!r} / stations lack field {wanted!r}",
+            )
+            return station_frame(gpd.GeoDataFrame(geometry=[], crs=LONLAT))
+    here = to_lonlat(points).reset_index(drop=True)
+    metric = local_metric_crs(reaches.total_bounds)
+    lines = np.asarray(reaches.to_crs(metric).geometry.values, dtype=object)
+    spots = np.asarray(here.to_crs(metric).geometry.values, dtype=object)
+    found, distance = shapely.STRtree(lines).query_nearest(spots, return_distance=True)
+    nearest = dict(
+        zip(found[0].tolist(), zip(found[1].tolist(), distance.tolist(), strict=True), strict=False)
+    )
+    records: list[dict[str, str]] = []
+    geoms: list[Any] = []
+    for i, row in enumerate(here.to_dict("records")):
+        sid = str(row[id_field])
+        hit = nearest.get(i)
+        if hit is None or hit[1] > max_distance_m:
+            report.add(
+                "station_off_network",
+                layer="stations",
+                feature_id=sid,
+                message=f"{max_distance_m:g} 米内没有河段 / no reach within {max_distance_m:g} m",
+            )
+            continue
+        reach = reaches.iloc[hit[0]]
+        given = str(row.get("mn", "") or "").upper()
+        records.append(
+            {
+                "station_id": sid,
+                "name": str(row[name_field]),
+                "reach_id": str(reach["reach_id"]),
+                "jurisdiction": str(reach["jurisdiction"]),
+                "mn": given if re.fullmatch(r"[0-9A-F]{24}", given) else device_code(sid),
+            }
+        )
+        geoms.append(row["geometry"])
+    return station_frame(gpd.GeoDataFrame(records, geometry=geoms, crs=LONLAT))

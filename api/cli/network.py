@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,11 @@ def register(commands: Any) -> None:
         default=_SPLIT.min_piece_m,
         help="最短切分段（米） / shorter pieces merge into a neighbour",
     )
+    build.add_argument(
+        "--stations", type=Path, help="已有断面点图层（默认在各入境处自动布设） / given stations"
+    )
+    build.add_argument("--station-id-field", default="station_id", help="断面编号字段")
+    build.add_argument("--station-name-field", default="name", help="断面名称字段")
     build.add_argument("--out", type=Path, required=True, help="输出目录 / output directory")
     build.set_defaults(handler=_build)
 
@@ -143,11 +149,22 @@ def _build(args: argparse.Namespace) -> int:
         layer="jurisdictions",
         report=report,
     )
+    stations = None
+    if args.stations is not None:
+        stations = read_layer(
+            args.stations, crs=args.crs, encoding=args.encoding, layer="stations", report=report
+        )
     if not report.ok:
         return _print_report(report)
+    options = replace(
+        _options(args),
+        given_stations=stations,
+        station_id_field=args.station_id_field,
+        station_name_field=args.station_name_field,
+    )
     try:
         network = build_network(
-            reaches, areas, options=_options(args), progress=sys.stderr.isatty(), report=report
+            reaches, areas, options=options, progress=sys.stderr.isatty(), report=report
         )
     except NetworkValidationError as exc:
         return _print_report(exc.report)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import shapely
 
 from api.cli import main
 from api.cli.network import DEFAULT_NETWORK_DIR
@@ -123,3 +125,52 @@ def test_validate_defaults_to_the_shipped_data() -> None:
     if not (DEFAULT_NETWORK_DIR / "reaches.geojson").exists():
         pytest.skip("data/ not built yet")
     assert main(["network", "validate"]) in (0, 1)
+
+
+def test_build_with_given_stations(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    points = gpd.GeoDataFrame(
+        {
+            "code": ["S1", "S2"],
+            "断面": ["汾河·甲县断面", "远处断面"],
+            "mn": ["abcdefabcdefabcdefabcdef", ""],
+        },
+        geometry=[shapely.Point(110.25, 35.2502), shapely.Point(112.0, 36.0)],
+        crs="EPSG:4326",
+    )
+    path = write_layer(points, tmp_path / "stations.geojson")
+    argv = _build_args(
+        inputs,
+        tmp_path / "net",
+        "--crs",
+        "EPSG:4326",
+        "--outlet-at",
+        "110.8,35.25",
+        "--stations",
+        str(path),
+        "--station-id-field",
+        "code",
+        "--station-name-field",
+        "断面",
+    )
+    assert main(argv) == 1
+    assert "station_off_network stations:S2" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                *argv[:-6],
+                "--stations",
+                str(write_layer(points.iloc[:1], tmp_path / "s1.gpkg")),
+                "--station-id-field",
+                "code",
+                "--station-name-field",
+                "断面",
+            ]
+        )
+        == 0
+    )
+    stations = read_network(tmp_path / "net").stations
+    assert stations[["station_id", "reach_id", "jurisdiction", "mn"]].values.tolist() == [
+        ["S1", "1", "140001", "ABCDEFABCDEFABCDEFABCDEF"]
+    ]
