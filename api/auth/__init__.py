@@ -1,0 +1,1 @@
+"""Who is calling: station API keys, people's bearer tokens, and what each may see."""

@@ -1,0 +1,1 @@
+"""People who sign in to the API (bureau staff, supervisors, administrators)."""
