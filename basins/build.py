@@ -20,6 +20,7 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from basins.checks import (
     check_dangles,
@@ -28,6 +29,7 @@ from basins.checks import (
     check_kinds_and_parents,
     check_links,
     check_overlaps,
+    check_reach_attributes,
 )
 from basins.crs import check_lonlat_bounds, to_lonlat
 from basins.frames import (
@@ -188,13 +190,16 @@ def _prepare_reaches(
         return None
     frame = to_lonlat(raw).reset_index(drop=True)
     out = gpd.GeoDataFrame(
-        {"reach_id": ids}, geometry=single_lines(frame.geometry.values), crs=frame.crs
+        {"reach_id": ids},
+        geometry=single_lines(shapely.force_2d(frame.geometry.values)),
+        crs=frame.crs,
     )
     river = _field(frame, options.river_field, _RIVER_FIELDS)
     out["river"] = id_strings(frame[river]).tolist() if river else ""
     for column in _PASS_THROUGH:
         if column in frame.columns:
             out[column] = frame[column].to_numpy()
+    check_reach_attributes(out, report)
     if "basin" not in out.columns:
         out["basin"] = options.basin
     out.attrs["source_columns"] = list(frame.columns)

@@ -13,11 +13,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 
 from basins.crs import LONLAT, local_metric_crs
-from basins.model import JurisdictionKind, Network
+from basins.model import JurisdictionKind, Network, ReachKind
 from basins.topology import Link, find_cycles, links_from_downstream, single_lines
 from basins.validate import Severity, ValidationReport
 
@@ -266,6 +267,7 @@ def validate_network(
     )
     check_kinds_and_parents(areas, report)
     check_overlaps(areas, report=report)
+    check_reach_attributes(reaches, report)
     links = links_from_downstream(ids, reaches["downstream"])
     check_links(ids, links, report=report)
     if usable.all():
@@ -315,3 +317,29 @@ def _check_stations(
                 feature_id=str(sid),
                 message=f"设备编码 MN 应为 24 位十六进制 / MN {mn!r} is not 24 hex digits",
             )
+
+
+def check_reach_attributes(reaches: pd.DataFrame, report: ValidationReport) -> None:
+    """Reach kind and GB 3838 target class (I..V) where the input carries them."""
+    kinds = {k.value for k in ReachKind}
+    ids = [str(i) for i in reaches["reach_id"]]
+    if "kind" in reaches.columns:
+        for rid, kind in zip(ids, reaches["kind"], strict=True):
+            if not pd.isna(kind) and str(kind) not in kinds:
+                report.add(
+                    "reach_kind_unknown",
+                    layer="reaches",
+                    feature_id=rid,
+                    message=f"未知的河段类型 {kind!r} / unknown reach kind {kind!r} "
+                    f"(one of {', '.join(sorted(kinds))})",
+                )
+    if "target_class" in reaches.columns:
+        classes = pd.to_numeric(reaches["target_class"], errors="coerce")
+        for rid, raw, value in zip(ids, reaches["target_class"], classes, strict=True):
+            if not pd.isna(raw) and (pd.isna(value) or value not in {1, 2, 3, 4, 5}):
+                report.add(
+                    "target_class_invalid",
+                    layer="reaches",
+                    feature_id=rid,
+                    message=f"水质目标应为 1-5 类 / target_class must be 1..5, got {raw!r}",
+                )

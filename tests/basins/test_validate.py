@@ -146,3 +146,12 @@ def test_end_on_the_middle_of_another_reach_and_empty_layers() -> None:
     assert [p.feature_id for p in report if p.code == "dangling"] == ["t"]
     assert "split that reach" in report.render()
     assert _problems(reaches_gdf({}), COUNTIES.iloc[0:0]).codes() == {"layer_empty"}
+
+
+def test_reach_kind_and_target_class() -> None:
+    reaches = reaches_gdf(GOOD, kind=["river", "stream"], target_class=[3, 7])
+    assert _problems(reaches).codes() == {"reach_kind_unknown", "target_class_invalid"}
+    fine = reaches_gdf(GOOD, kind=["canal", None], target_class=[2, None])
+    network = build_network(fine, COUNTIES)
+    assert network.reaches["kind"].tolist() == ["canal", "river"]
+    assert network.reaches["target_class"].tolist() == [2, 3]
