@@ -164,63 +164,71 @@ def ogc_router(
 ) -> APIRouter:
     """The /ogc router. ``incidents_provider`` returns a frame with an ``incident_id`` column,
     point geometry in EPSG:4326 and optionally ``opened_at`` (aware datetimes) for time filters."""
-    collections = network_collections(network_provider, incidents_provider=incidents_provider)
+    api = _Endpoints(network_collections(network_provider, incidents_provider=incidents_provider))
     router = APIRouter(prefix="/ogc", tags=["OGC API - Features"], responses=_ERRORS)
+    add = router.add_api_route
+    plain = {"openapi_extra": _F_ONLY}
+    geojson = {"responses": _GEOJSON_OK}
+    for path, endpoint, name, summary, extra in (
+        ("", api.landing, "ogc_landing", "Landing page · 首页", plain),
+        ("/conformance", api.conformance, "ogc_conformance", "Conformance · 一致性", plain),
+        ("/collections", api.collections, "ogc_collections", "Collections · 数据集", plain),
+        ("/collections/{collection_id}", api.collection, "ogc_collection", "Collection", plain),
+        (
+            "/collections/{collection_id}/items",
+            api.items,
+            "ogc_items",
+            "Features · 要素",
+            {"openapi_extra": {"parameters": _ITEMS_PARAMS}} | geojson,
+        ),
+        (
+            "/collections/{collection_id}/items/{fid:path}",
+            api.item,
+            "ogc_item",
+            "One feature · 单个要素",
+            plain | geojson,
+        ),
+    ):
+        add(path, endpoint, name=name, operation_id=name, summary=summary, **extra)
+    return router
 
-    @router.get("", name="ogc_landing", summary="Landing page", openapi_extra=_F_ONLY)
-    def landing(request: Request) -> JSONResponse:
+
+class _Endpoints:
+    """The handlers, bound to the collections served (sync: providers may block)."""
+
+    def __init__(self, collections: dict[str, Collection]) -> None:
+        self._collections = collections
+
+    def landing(self, request: Request) -> JSONResponse:
         return _check_format(request) or JSONResponse(_landing(request))
 
-    @router.get(
-        "/conformance", name="ogc_conformance", summary="Conformance", openapi_extra=_F_ONLY
-    )
-    def conformance(request: Request) -> JSONResponse:
+    def conformance(self, request: Request) -> JSONResponse:
         return _check_format(request) or JSONResponse({"conformsTo": CONFORMANCE})
 
-    @router.get(
-        "/collections", name="ogc_collections", summary="Collections", openapi_extra=_F_ONLY
-    )
-    def list_collections(request: Request) -> JSONResponse:
+    def collections(self, request: Request) -> JSONResponse:
         body = {
             "links": [_link(request.url_for("ogc_collections"), "self", JSON)],
-            "collections": [_describe(request, c) for c in collections.values()],
+            "collections": [_describe(request, c) for c in self._collections.values()],
         }
         return _check_format(request) or JSONResponse(body)
 
-    @router.get("/collections/{collection_id}", name="ogc_collection", openapi_extra=_F_ONLY)
-    def get_collection(request: Request, collection_id: str) -> JSONResponse:
-        collection = collections.get(collection_id)
+    def collection(self, request: Request, collection_id: str) -> JSONResponse:
+        collection = self._collections.get(collection_id)
         if collection is None:
             return _unknown_collection(collection_id)
         return _check_format(request) or JSONResponse(_describe(request, collection))
 
-    @router.get(
-        "/collections/{collection_id}/items",
-        name="ogc_items",
-        summary="Features of a collection",
-        openapi_extra={"parameters": _ITEMS_PARAMS},
-        responses=_GEOJSON_OK,
-    )
-    def get_items(request: Request, collection_id: str) -> JSONResponse:
-        collection = collections.get(collection_id)
+    def items(self, request: Request, collection_id: str) -> JSONResponse:
+        collection = self._collections.get(collection_id)
         if collection is None:
             return _unknown_collection(collection_id)
         return _check_format(request) or _items(request, collection)
 
-    @router.get(
-        "/collections/{collection_id}/items/{fid:path}",
-        name="ogc_item",
-        summary="One feature",
-        openapi_extra=_F_ONLY,
-        responses=_GEOJSON_OK,
-    )
-    def get_item(request: Request, collection_id: str, fid: str) -> JSONResponse:
-        collection = collections.get(collection_id)
+    def item(self, request: Request, collection_id: str, fid: str) -> JSONResponse:
+        collection = self._collections.get(collection_id)
         if collection is None:
             return _unknown_collection(collection_id)
         return _check_format(request) or _item(request, collection, fid)
-
-    return router
 
 
 def _landing(request: Request) -> dict[str, Any]:

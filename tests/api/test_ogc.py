@@ -386,7 +386,7 @@ openapi_cases = schemathesis.openapi.from_asgi("/openapi.json", _schema_app())
 
 
 @openapi_cases.parametrize()
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 def test_openapi_conformance(case: Any) -> None:
     """schemathesis: no server error, every response as the OpenAPI document says."""
     case.call_and_validate()
