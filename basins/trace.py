@@ -487,8 +487,8 @@ def _entry(
         name=known.name if known else jid,
         kind=known.kind if known else JurisdictionKind.COUNTY,
         first_reach=index.reach_ids[hit.reach],
-        distance_km=hit.metres / 1000.0,
-        eta_hours=hit.seconds / 3600.0,
+        distance_km=max(hit.metres, 0.0) / 1000.0,  # sums along the tree can round to -1e-12
+        eta_hours=max(hit.seconds, 0.0) / 3600.0,
         eta_estimated=hit.estimated,
         adjacent=adjacent,
         boundary=hit.boundary,
