@@ -15,17 +15,15 @@ import csv
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.cli.errors import UserError
-from basins.build import BuildOptions, build_network, reach_links
-from basins.checks import validate_network
-from basins.io import read_layer, read_network, write_network
-from basins.split import SplitOptions
-from basins.validate import NetworkValidationError, ValidationReport
+
+if TYPE_CHECKING:  # the geo stack loads only when a network command runs
+    from basins.build import BuildOptions
+    from basins.validate import ValidationReport
 
 DEFAULT_NETWORK_DIR = Path(__file__).resolve().parents[2] / "data"
-_SPLIT = SplitOptions()
 
 
 def _outlet(text: str) -> tuple[float, float]:
@@ -83,13 +81,13 @@ def register(commands: Any) -> None:
     build.add_argument(
         "--boundary-tolerance-m",
         type=float,
-        default=_SPLIT.boundary_tolerance_m,
+        default=1500.0,
         help="界河判定距离（米） / distance to a border that makes a boundary reach",
     )
     build.add_argument(
         "--min-piece-m",
         type=float,
-        default=_SPLIT.min_piece_m,
+        default=1000.0,
         help="最短切分段（米） / shorter pieces merge into a neighbour",
     )
     build.add_argument(
@@ -115,9 +113,12 @@ def register(commands: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> BuildOptions:
+    from basins.build import BuildOptions
+    from basins.split import SplitOptions
+
     split = SplitOptions(
-        boundary_tolerance_m=getattr(args, "boundary_tolerance_m", _SPLIT.boundary_tolerance_m),
-        min_piece_m=getattr(args, "min_piece_m", _SPLIT.min_piece_m),
+        boundary_tolerance_m=getattr(args, "boundary_tolerance_m", 1500.0),
+        min_piece_m=getattr(args, "min_piece_m", 1000.0),
     )
     return BuildOptions(
         reach_id_field=args.reach_id_field,
@@ -138,6 +139,10 @@ def _print_report(report: ValidationReport) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from basins.build import build_network
+    from basins.io import read_layer, write_network
+    from basins.validate import NetworkValidationError, ValidationReport
+
     report = ValidationReport()
     reaches = read_layer(
         args.reaches, crs=args.crs, encoding=args.encoding, layer="reaches", report=report
@@ -183,6 +188,10 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _edges(args: argparse.Namespace) -> int:
+    from basins.build import reach_links
+    from basins.io import read_layer
+    from basins.validate import NetworkValidationError, ValidationReport
+
     report = ValidationReport()
     reaches = read_layer(
         args.reaches, crs=args.crs, encoding=args.encoding, layer="reaches", report=report
@@ -202,6 +211,10 @@ def _edges(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from basins.checks import validate_network
+    from basins.io import read_network
+    from basins.validate import NetworkValidationError
+
     if not args.network.is_dir():
         raise UserError(f"河网目录不存在 / network directory not found: {args.network}")
     try:

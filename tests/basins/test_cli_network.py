@@ -174,3 +174,14 @@ def test_build_with_given_stations(
     assert stations[["station_id", "reach_id", "jurisdiction", "mn"]].values.tolist() == [
         ["S1", "1", "140001", "ABCDEFABCDEFABCDEFABCDEF"]
     ]
+
+
+def test_split_defaults_of_the_cli_match_the_library() -> None:
+    from api.cli import build_parser
+    from basins.split import SplitOptions
+
+    args = build_parser().parse_args(
+        ["network", "build", "--reaches", "r", "--jurisdictions", "j", "--out", "o"]
+    )
+    assert args.boundary_tolerance_m == SplitOptions().boundary_tolerance_m
+    assert args.min_piece_m == SplitOptions().min_piece_m
