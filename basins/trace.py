@@ -98,7 +98,13 @@ def trace(
         if (hit.seconds <= limit_s + _EPS and hit.metres <= limit_m + _EPS)
         or (keep_adjacent and hit.jurisdiction in adjacent)
     ]
-    kept.sort(key=lambda h: (h.seconds, h.metres, index.jurisdiction_ids[h.jurisdiction]))
+    kept.sort(
+        key=lambda h: (
+            round(max(h.seconds, 0.0), _TIE_DECIMALS),
+            round(max(h.metres, 0.0), 3),
+            index.jurisdiction_ids[h.jurisdiction],
+        )
+    )
     home = _Levels(hierarchy, index.jurisdiction_ids[walker.home])
     return [
         _entry(

@@ -202,7 +202,7 @@ def _compare(
     entries: list[TraceEntry], expected: dict[str, tuple[float, float, bool, bool, str]]
 ) -> None:
     assert {e.jurisdiction_id for e in entries} == set(expected)
-    keys = [(e.eta_hours, e.distance_km) for e in entries]
+    keys = [(round(e.eta_hours * 3600, 6), round(e.distance_km * 1000, 3)) for e in entries]
     assert keys == sorted(keys)
     for e in entries:
         seconds, metres, adjacent, boundary, first = expected[e.jurisdiction_id]
