@@ -26,6 +26,7 @@ class ReachInfo:
     jurisdiction_id: str
     target_class: int
     kind: str
+    co_jurisdictions: tuple[str, ...] = ()  # the other bank(s) of a boundary reach
 
     @property
     def waterbody(self) -> str:
@@ -74,6 +75,9 @@ class BasinsTopology:
                 jurisdiction_id=str(row.jurisdiction),
                 target_class=int(row.target_class) if _finite(row.target_class) else 3,
                 kind=str(row.kind),
+                co_jurisdictions=tuple(
+                    j.strip() for j in str(row.co_jurisdictions or "").split(",") if j.strip()
+                ),
             )
         self._ids = [str(r) for r in reaches["reach_id"]]
         self._geoms = reaches.geometry.to_numpy()

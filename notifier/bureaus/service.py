@@ -6,7 +6,9 @@ import csv
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from basins.model import Hierarchy
@@ -110,27 +112,17 @@ def seed_bureaus(
     Parents are written before children so the supervisor foreign key always holds.
     """
     result = SeedResult()
+    existing = {b.jurisdiction_id: b for b in session.scalars(select(Bureau))}
     ordered = sorted(hierarchy.jurisdictions, key=lambda j: (_depth(hierarchy, j), j))
+    depth = 0
     for jid in ordered:
-        juris = hierarchy.jurisdictions[jid]
-        extra = contacts.get(jid, BureauContacts(jurisdiction_id=jid))
-        parent = juris.parent if juris.parent in hierarchy.jurisdictions else None
-        wanted = {
-            "jurisdiction_name": juris.name,
-            "kind": str(juris.kind),
-            "name_zh": juris.bureau or extra.bureau or f"{juris.name}生态环境局",
-            "name_en": extra.bureau_en,
-            "supervisor_id": parent,
-            "emails": list(extra.emails),
-            "webhooks": [{"url": w.url, "format": w.format} for w in extra.webhooks],
-            "duty_name": extra.duty_name,
-            "duty_phone": extra.duty_phone,
-        }
-        bureau = session.get(Bureau, jid)
-        if bureau is None:
-            bureau = Bureau(jurisdiction_id=jid, updated_at=now, **wanted)
-            session.add(bureau)
+        if _depth(hierarchy, jid) != depth:  # parents reach the database before children
             session.flush()
+            depth = _depth(hierarchy, jid)
+        wanted = _wanted(hierarchy, jid, contacts)
+        bureau = existing.get(jid)
+        if bureau is None:
+            session.add(Bureau(jurisdiction_id=jid, updated_at=now, **wanted))
             record(
                 session,
                 actor=actor,
@@ -138,7 +130,7 @@ def seed_bureaus(
                 entity="bureau",
                 entity_id=jid,
                 at=now,
-                after=snapshot(bureau, _FIELDS),
+                after=wanted,
             )
             result.created.append(jid)
             continue
@@ -149,7 +141,6 @@ def seed_bureaus(
         for name, value in wanted.items():
             setattr(bureau, name, value)
         bureau.updated_at = now
-        session.flush()
         record(
             session,
             actor=actor,
@@ -158,10 +149,29 @@ def seed_bureaus(
             entity_id=jid,
             at=now,
             before=before,
-            after=snapshot(bureau, _FIELDS),
+            after=wanted,
         )
         result.updated.append(jid)
+    session.flush()
     return result
+
+
+def _wanted(
+    hierarchy: Hierarchy, jid: str, contacts: Mapping[str, BureauContacts]
+) -> dict[str, Any]:
+    juris = hierarchy.jurisdictions[jid]
+    extra = contacts.get(jid, BureauContacts(jurisdiction_id=jid))
+    return {
+        "jurisdiction_name": juris.name,
+        "kind": str(juris.kind),
+        "name_zh": juris.bureau or extra.bureau or f"{juris.name}生态环境局",
+        "name_en": extra.bureau_en,
+        "supervisor_id": juris.parent if juris.parent in hierarchy.jurisdictions else None,
+        "emails": list(extra.emails),
+        "webhooks": [{"url": w.url, "format": w.format} for w in extra.webhooks],
+        "duty_name": extra.duty_name,
+        "duty_phone": extra.duty_phone,
+    }
 
 
 def contacts_of(bureau: Bureau) -> list[Contact]:

@@ -284,6 +284,8 @@ def submit_report(
         policy=ctx.policy,
         grade=incident.effective_grade,
         now=now,
+        other_banks=located.reach.co_jurisdictions,
+        origin_reach=located.reach.reach_id,
     )
     created = write_notices(session, incident, decisions, actor=data.reporter, now=now)
     report = store_report(session, data, located, result, incident_id=incident.id, now=now)

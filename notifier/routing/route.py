@@ -16,11 +16,12 @@ Rules (昌州环发〔2019〕59号 一(四); 晋环发〔2019〕48号 二):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from basins.model import Hierarchy, TraceEntry
+from basins.model import Hierarchy, JurisdictionKind, TraceEntry
 from notifier.enums import ROLE_STRENGTH, Grade, NoticeRole, ReportDirection
 from notifier.notices.deadlines import ack_deadline
 from notifier.routing.policy import Policy
@@ -95,6 +96,17 @@ def _walks(
     return walks
 
 
+def _clean(entry: TraceEntry) -> TraceEntry:
+    """Rounding in a trace can leave -1e-12 h at the origin; times and distances are >= 0."""
+    if entry.eta_hours >= 0 and entry.distance_km >= 0:
+        return entry
+    return dataclasses.replace(
+        entry,
+        eta_hours=max(entry.eta_hours, 0.0) + 0.0,
+        distance_km=max(entry.distance_km, 0.0) + 0.0,
+    )
+
+
 def _keep(found: dict[str, _Candidate], candidate: _Candidate, origin: str) -> None:
     if candidate.jurisdiction_id == origin:
         return
@@ -108,17 +120,32 @@ def _keep(found: dict[str, _Candidate], candidate: _Candidate, origin: str) -> N
         found[candidate.jurisdiction_id] = candidate
 
 
+def province_proper(hierarchy: Hierarchy, jurisdiction_id: str) -> str | None:
+    """The province a unit lies in, or None on the XPCC line: the XPCC and a province are
+    not "another province" to each other (their units notify each other as neighbours and
+    copy the division, 昌州环发〔2019〕59号 一(四))."""
+    if jurisdiction_id not in hierarchy.jurisdictions:
+        return None
+    for jid in [jurisdiction_id, *hierarchy.ancestors(jurisdiction_id)]:
+        if hierarchy.jurisdictions[jid].kind is JurisdictionKind.PROVINCE:
+            return jid
+    return None
+
+
 def _copies_for(
     entry: TraceEntry, origin: str, hierarchy: Hierarchy, policy: Policy
 ) -> list[_Candidate]:
     """Copies triggered by notifying ``entry``: its prefecture elsewhere; a province crossing."""
     jid = entry.jurisdiction_id
-    known = jid in hierarchy.jurisdictions
-    origin_pref = hierarchy.prefecture_of(origin)
-    origin_prov = hierarchy.province_of(origin)
-    pref = hierarchy.prefecture_of(jid) if known else None
-    other_pref = entry.other_prefecture or (known and pref != origin_pref)
-    other_prov = entry.other_province or (known and hierarchy.province_of(jid) != origin_prov)
+    known = jid in hierarchy.jurisdictions and origin in hierarchy.jurisdictions
+    pref = hierarchy.prefecture_of(jid) if jid in hierarchy.jurisdictions else None
+    origin_prov = province_proper(hierarchy, origin)
+    if known:
+        other_pref = pref != hierarchy.prefecture_of(origin)
+        prov = province_proper(hierarchy, jid)
+        other_prov = prov is not None and origin_prov is not None and prov != origin_prov
+    else:
+        other_pref, other_prov = entry.other_prefecture, entry.other_province
     copies: list[_Candidate] = []
     if policy.province_crossing and other_prov:
         if pref is not None and pref != jid:
@@ -130,6 +157,31 @@ def _copies_for(
     return copies
 
 
+def _bank_entries(
+    hierarchy: Hierarchy, banks: Sequence[str], origin_reach: str | None
+) -> list[TraceEntry]:
+    """The other banks of the origin reach, met at once (distance and time 0)."""
+    entries = []
+    for bank in banks:
+        known = hierarchy.jurisdictions.get(bank)
+        entries.append(
+            TraceEntry(
+                jurisdiction_id=bank,
+                name=known.name if known else bank,
+                kind=known.kind if known else JurisdictionKind.COUNTY,
+                first_reach=origin_reach or "",
+                distance_km=0.0,
+                eta_hours=0.0,
+                eta_estimated=False,
+                adjacent=True,
+                boundary=True,
+                other_prefecture=False,
+                other_province=False,
+            )
+        )
+    return entries
+
+
 def _candidates(
     origin: str,
     *,
@@ -138,11 +190,13 @@ def _candidates(
     upstream: Sequence[TraceEntry],
     hierarchy: Hierarchy,
     policy: Policy,
+    banks: Sequence[TraceEntry],
 ) -> dict[str, _Candidate]:
     found: dict[str, _Candidate] = {}
     primaries: list[TraceEntry] = []
-    for role, entries in _walks(direction, downstream, upstream):
-        for entry in entries:
+    walks = [(NoticeRole.BOUNDARY, banks), *_walks(direction, downstream, upstream)]
+    for role, entries in walks:
+        for entry in map(_clean, entries):
             if entry.jurisdiction_id == origin or not within_horizon(entry, policy=policy):
                 continue
             primaries.append(entry)
@@ -151,7 +205,7 @@ def _candidates(
     supervisor = copy_target(hierarchy, origin)
     if policy.origin_supervisor and supervisor is not None:
         _keep(found, _Candidate(supervisor, NoticeRole.SUPERVISOR_COPY, None, -1), origin)
-    province = hierarchy.province_of(origin) if origin in hierarchy.jurisdictions else None
+    province = province_proper(hierarchy, origin)
     if primaries and province is not None and policy.province(province).report_to_province:
         _keep(found, _Candidate(province, NoticeRole.PROVINCIAL_COPY, None, 1), origin)
     for entry in sorted(primaries, key=lambda e: (e.eta_hours, e.distance_km)):
@@ -185,9 +239,12 @@ def route(
     policy: Policy,
     grade: Grade,
     now: datetime,
+    other_banks: Sequence[str] = (),
+    origin_reach: str | None = None,
 ) -> list[NoticeDecision]:
     """The notices for an incident at ``origin_jurisdiction_id``: river neighbours by arrival,
-    then the copies in the order their trigger is reached."""
+    then the copies in the order their trigger is reached. ``other_banks`` are the other
+    jurisdictions of the origin reach (a boundary reach): notified at once, role boundary."""
     found = _candidates(
         origin_jurisdiction_id,
         direction=direction,
@@ -195,6 +252,7 @@ def route(
         upstream=upstream,
         hierarchy=hierarchy,
         policy=policy,
+        banks=_bank_entries(hierarchy, other_banks, origin_reach),
     )
 
     def order(c: _Candidate) -> tuple[int, float, float, int, str]:

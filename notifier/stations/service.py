@@ -9,6 +9,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record, snapshot
@@ -36,13 +37,14 @@ def seed_stations(
     Credentials and alarm thresholds set by people are left alone.
     """
     changed = 0
+    existing = {s.station_id: s for s in session.scalars(select(Station))}
     for row in rows:
-        station = session.get(Station, row.station_id)
+        station = existing.get(row.station_id)
         wanted = {f: getattr(row, f) for f in _FIELDS}
         if station is None:
             station = Station(station_id=row.station_id, thresholds={}, **wanted)
             session.add(station)
-            session.flush()
+            existing[row.station_id] = station
             record(
                 session,
                 actor=actor,
@@ -57,7 +59,6 @@ def seed_stations(
             before = snapshot(station, _FIELDS)
             for name, value in wanted.items():
                 setattr(station, name, value)
-            session.flush()
             record(
                 session,
                 actor=actor,
@@ -69,6 +70,7 @@ def seed_stations(
                 after=wanted,
             )
             changed += 1
+    session.flush()
     return changed
 
 

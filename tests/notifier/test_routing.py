@@ -44,6 +44,8 @@ def _route(
         policy=policy or load_policy(),
         grade=grade,
         now=NOW,
+        other_banks=info.co_jurisdictions,
+        origin_reach=reach,
     )
 
 
