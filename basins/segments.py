@@ -12,7 +12,9 @@ same-level jurisdictions within the boundary tolerance (``near``). The rules, in
 2. Elsewhere a piece is a run of samples in one jurisdiction.
 3. Pieces shorter than ``min_piece_m`` merge into a neighbour (the same jurisdiction if one
    is, else the longer), so a generalized line never yields A, B, A, B ...
-4. A reach that runs along the border for more than ``boundary_share`` of its length and
+4. A plain piece shorter than the border band (2 x tolerance) next to a boundary piece that
+   has its jurisdiction as a bank joins that boundary piece.
+5. A reach that runs along the border for more than ``boundary_share`` of its length and
    otherwise only visits the two banks is one boundary piece as a whole.
 
 The administering jurisdiction of a boundary piece is the lowest id among its banks
@@ -111,6 +113,7 @@ def segment_reach(
                 for a, b in _runs(primary[start:stop])
             )
     pieces = _merge_slivers(_merge_equal(pieces), rules.min_piece_m)
+    pieces = _join_fringes(pieces, 2 * rules.boundary_tolerance_m)
     return _absorb_mostly_boundary(pieces, length_m, rules.boundary_share)
 
 
@@ -187,6 +190,26 @@ def _fold(pieces: list[Piece], index: int) -> list[Piece]:
     rest = [p for i, p in enumerate(pieces) if i not in (index, target)]
     rest.insert(min(index, target), grown)
     return _merge_equal(rest)
+
+
+def _join_fringes(pieces: list[Piece], limit_m: float) -> list[Piece]:
+    """A plain piece shorter than the border band (2 x tolerance) beside a boundary piece
+    of its own bank is that boundary piece's fringe: it joins it."""
+    changed = True
+    while changed:
+        changed = False
+        for i, piece in enumerate(pieces):
+            if piece.boundary or piece.length_m >= limit_m:
+                continue
+            sides = [j for j in (i - 1, i + 1) if 0 <= j < len(pieces)]
+            hosts = [
+                j for j in sides if pieces[j].boundary and piece.jurisdiction in pieces[j].banks
+            ]
+            if hosts:
+                pieces = _fold(pieces, i)
+                changed = True
+                break
+    return pieces
 
 
 def _absorb_mostly_boundary(pieces: list[Piece], length_m: float, share: float) -> list[Piece]:

@@ -5,7 +5,9 @@ vectorized shapely 2 calls against an STRtree of the polygons, in a local metric
 sample gets the jurisdiction it lies in and the same-level jurisdictions within the boundary
 tolerance; basins.segments turns those into pieces. Enclaves (ENCLAVE_KINDS: parks, XPCC
 cities and regiments drawn inside a host county) win over any other polygon and never form a
-boundary reach with their host; their pieces record the host. Cuts between two plain pieces
+boundary reach with their host; their pieces record the host. An XPCC city drawn beside the
+counties (石河子市 is cut out of them, not drawn on top) has no host and shares borders with
+its neighbours like any county. Cuts between two plain pieces
 are moved to where the line actually crosses the polygon boundary.
 
 Pieces get ids ``ID-1``, ``ID-2`` ... in flow order (a reach that stays whole keeps its id):
@@ -77,8 +79,16 @@ def _pairs(found: np.ndarray[Any, Any]) -> pd.DataFrame:
     return pd.DataFrame({"point": found[0], "poly": found[1]})
 
 
+def _level(rank: Any) -> Any:
+    """Enclaves and counties compete for one border; coarser polygons only among themselves."""
+    return np.maximum(rank, 1)
+
+
 def _sample(
-    lines_m: np.ndarray[Any, Any], polygons: gpd.GeoDataFrame, options: SplitOptions
+    lines_m: np.ndarray[Any, Any],
+    polygons: gpd.GeoDataFrame,
+    options: SplitOptions,
+    hosts: dict[str, str],
 ) -> _Samples:
     reach, position, points = _sample_points(lines_m, options.sample_step_m)
     ids = polygons["jurisdiction_id"].to_numpy()
@@ -100,14 +110,12 @@ def _sample(
         primary_rank[first["point"]] = first["rank"].to_numpy()
     dist = options.boundary_tolerance_m
     nearby = _pairs(tree.query(points, predicate="dwithin", distance=dist))
-    same_level = (ranks[nearby["poly"]] > 0) & (
-        ranks[nearby["poly"]] == primary_rank[nearby["point"]]
-    )
+    same_level = _level(ranks[nearby["poly"]]) == _level(primary_rank[nearby["point"]])
     near_sets: list[set[str]] = [{p} if p else set() for p in primary.tolist()]
-    enclave = primary_rank == 0
     for point, poly in zip(nearby["point"][same_level], nearby["poly"][same_level], strict=True):
-        if not enclave[point]:
-            near_sets[point].add(str(ids[poly]))
+        here, other = str(primary[point]), str(ids[poly])
+        if hosts.get(here) != other and hosts.get(other) != here:  # never enclave vs host
+            near_sets[point].add(other)
     return _Samples(reach, position, [str(p) for p in primary], [frozenset(n) for n in near_sets])
 
 
@@ -128,8 +136,8 @@ def split_reaches(
     lines_ll = np.asarray(reaches.geometry.values, dtype=object)
     drawn = jurisdictions[jurisdictions.geometry.notna()].reset_index(drop=True)
     polygons = drawn.to_crs(metric)
-    samples = _sample(lines_m, polygons, options)
     hosts = _enclave_hosts(polygons)
+    samples = _sample(lines_m, polygons, options, hosts)
     by_id = dict(zip(drawn["jurisdiction_id"], drawn.geometry.values, strict=True))
     bounds = np.searchsorted(samples.reach, np.arange(len(lines_m) + 1))
     measured = [Measured(ll, m) for ll, m in zip(lines_ll, lines_m, strict=True)]

@@ -104,3 +104,33 @@ def test_segments_short_border_touch_keeps_one_side() -> None:
     primary = ["B" if p == 5000 else "A" for p in positions]
     pieces = segment_reach(positions, primary, near, length_m=10_000, rules=RULES)
     assert pieces == [Piece(0.0, 10_000.0, ("A",))]
+
+
+def test_xpcc_city_beside_a_county_shares_a_border_without_flip_flop() -> None:
+    # 石河子市-like: an XPCC city cut out of the counties (not drawn on top), the river
+    # zigzagging along the border between it and the county
+    units = square_jurisdictions(
+        {"652324": (85.5, 44.0, 86.0, 44.6), "659001": (86.0, 44.0, 86.5, 44.6)},
+        names={"652324": "玛纳斯县", "659001": "石河子市"},
+        kind=["county", "xpcc_city"],
+    )
+    lat = np.linspace(44.1, 44.5, 41)
+    lon = 86.0 + np.where(np.arange(41) % 2 == 0, -0.006, 0.006)
+    r = _build({"m": [*zip(lon.tolist(), lat.tolist(), strict=True)]}, units)
+    assert len(r) == 1
+    assert (r["jurisdiction"].iloc[0], r["co_jurisdictions"].iloc[0]) == ("652324", "659001")
+    assert r["host"].iloc[0] == ""
+
+
+def test_segments_short_fringe_joins_the_boundary_piece() -> None:
+    # 2 km in B, then 10 km along the A|B border, then 10 km in C: the 2 km are the border
+    # band's fringe and join the boundary piece
+    positions = [float(p) for p in range(0, 22_001, 250)]
+    near = [
+        frozenset({"B"}) if p < 2000 else frozenset({"A", "B"}) if p <= 12_000 else frozenset({"C"})
+        for p in positions
+    ]
+    primary = ["B" if p < 2000 else "C" if p > 12_000 else "A" for p in positions]
+    pieces = segment_reach(positions, primary, near, length_m=22_000, rules=RULES)
+    assert [p.banks for p in pieces] == [("A", "B"), ("C",)]
+    assert pieces[0].start_m == 0.0
