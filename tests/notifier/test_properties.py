@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from basins.index import NetworkIndex, csr_from_lists
-from basins.model import Direction, Hierarchy, Jurisdiction, JurisdictionKind
+from basins.model import Direction, Hierarchy, Jurisdiction, JurisdictionKind, TraceEntry
 from basins.trace import trace
 from notifier.enums import Grade, NoticeRole, ReportDirection
 from notifier.routing.policy import load_policy
-from notifier.routing.route import copy_target, route
+from notifier.routing.route import NoticeDecision, copy_target, route
 from tests.notifier.synthetic import NOW
 
 POLICY = load_policy()
@@ -140,8 +140,20 @@ def test_route_properties(
     # No bureau gets two notices for one incident, and the origin none.
     assert len(recipients) == len(set(recipients))
     assert origin not in recipients
+    _check_walk_direction(net, origin_reach, direction, decisions)
+    _check_always_notified(net, origin_reach, direction, down, up, recipients)
+    # The origin's supervisor is always copied.
+    assert copy_target(net.hierarchy, origin) in recipients
+    _check_deadlines(decisions, grade)
 
-    # Every river recipient is reached by the walk in the right direction.
+
+def _check_walk_direction(
+    net: RandomNet,
+    origin_reach: int,
+    direction: ReportDirection,
+    decisions: list[NoticeDecision],
+) -> None:
+    """Every river recipient is reached by the walk in the right direction."""
     allowed: set[str] = set()
     if direction in (ReportDirection.SOURCE, ReportDirection.BOTH):
         allowed |= _reachable(net, origin_reach, downstream=True)
@@ -155,35 +167,32 @@ def test_route_properties(
         if d.role is NoticeRole.DOWNSTREAM:
             assert direction is not ReportDirection.OBSERVED_DOWNSTREAM
 
-    # The other bank of a boundary origin reach is notified at once.
-    for bank in net.co[origin_reach]:
-        if bank != origin:
-            assert bank in recipients
 
-    # The first foreign jurisdiction on every path is notified.
-    walks = ([down] if direction is not ReportDirection.OBSERVED_DOWNSTREAM else []) + (
-        [up] if direction is not ReportDirection.SOURCE else []
-    )
-    for entries in walks:
-        for e in entries:
-            if e.adjacent and e.jurisdiction_id != origin:
-                assert e.jurisdiction_id in recipients
+def _check_always_notified(
+    net: RandomNet,
+    origin_reach: int,
+    direction: ReportDirection,
+    down: list[TraceEntry],
+    up: list[TraceEntry],
+    recipients: list[str],
+) -> None:
+    """The other bank of the origin reach and the first foreign jurisdiction on every path."""
+    origin = net.admin[origin_reach]
+    expected = {bank for bank in net.co[origin_reach] if bank != origin}
+    if direction is not ReportDirection.OBSERVED_DOWNSTREAM:
+        expected |= {e.jurisdiction_id for e in down if e.adjacent}
+    if direction is not ReportDirection.SOURCE:
+        expected |= {e.jurisdiction_id for e in up if e.adjacent}
+    assert expected - {origin} <= set(recipients)
 
-    # The origin's supervisor is always copied (unless it is a recipient of a stronger role).
-    supervisor = copy_target(net.hierarchy, origin)
-    assert supervisor in recipients
 
-    # No deadline later than arrival minus the margin (beyond the floor), nor the grade's time.
+def _check_deadlines(decisions: list[NoticeDecision], grade: Grade) -> None:
+    """No deadline later than arrival minus the margin (beyond the floor), nor the grade's."""
     margin = timedelta(minutes=POLICY.arrival_margin_minutes)
     floor = NOW + timedelta(minutes=POLICY.minimum_minutes)
+    by_grade = max(NOW + timedelta(minutes=POLICY.ack_minutes[grade]), floor)
     for d in decisions:
-        assert (
-            floor
-            <= d.ack_deadline
-            <= max(NOW + timedelta(minutes=POLICY.ack_minutes[grade]), floor)
-        )
+        assert floor <= d.ack_deadline <= by_grade
         if d.eta_hours is not None:
             latest = NOW + timedelta(hours=d.eta_hours) - margin
             assert d.ack_deadline <= max(latest, floor)
-            if latest >= floor:
-                assert d.ack_deadline <= latest
