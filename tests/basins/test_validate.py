@@ -155,3 +155,68 @@ def test_reach_kind_and_target_class() -> None:
     network = build_network(fine, COUNTIES)
     assert network.reaches["kind"].tolist() == ["canal", "river"]
     assert network.reaches["target_class"].tolist() == [2, 3]
+
+
+BAD_FILES: dict[str, tuple[dict[str, object], dict[str, object], list[str]]] = {
+    # code: (reach columns, county overrides, extra CLI args)
+    "crs_unknown": ({}, {}, ["--crs", "EPSG:0"]),
+    "duplicate_id": ({"reach_id": ["a", "a"]}, {}, []),
+    "downstream_unknown": ({"downstream": ["b", "zz"]}, {}, []),
+    "cycle": ({"downstream": ["b", "a"]}, {}, []),
+    "geometry_invalid": (
+        {},
+        {"geometry": shapely.Polygon([(110.5, 35), (111, 35.5), (111, 35), (110.5, 35.5)])},
+        [],
+    ),
+    "overlap": ({}, {"geometry": shapely.box(110.4, 35.0, 111.0, 35.5)}, []),
+    "reach_outside": (
+        {"geometry": [shapely.LineString([(120, 30), (120.1, 30)])] * 2, "downstream": ["", ""]},
+        {},
+        [],
+    ),
+    "dangling": (
+        {
+            "geometry": [
+                shapely.LineString([(110.1, 35.1), (110.2, 35.1991)]),
+                shapely.LineString([(110.1, 35.2), (110.3, 35.2)]),
+            ]
+        },
+        {},
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("code", list(BAD_FILES))
+def test_each_problem_from_a_bad_file_and_nothing_is_written(
+    code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli import main
+
+    reach_columns, county_row, extra = BAD_FILES[code]
+    reaches = reaches_gdf(GOOD)
+    for column, values in reach_columns.items():
+        reaches[column] = values
+    counties = COUNTIES.copy()
+    for column, value in county_row.items():
+        counties.loc[1, column] = value
+    reaches.to_file(tmp_path / "reaches.geojson", engine="pyogrio")
+    counties = counties.rename(columns={"jurisdiction_id": "adcode"})  # shapefile: 10 chars
+    counties.to_file(tmp_path / "counties.shp", engine="pyogrio", encoding="GBK")
+    out = tmp_path / "out"
+    argv = [
+        "network",
+        "build",
+        "--reaches",
+        str(tmp_path / "reaches.geojson"),
+        "--jurisdictions",
+        str(tmp_path / "counties.shp"),
+        "--out",
+        str(out),
+        *extra,
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"[fatal] {code} " in err, err
+    assert "致命问题" in err.splitlines()[-1]
+    assert not out.exists()
