@@ -141,7 +141,9 @@ def test_route_properties(
     assert len(recipients) == len(set(recipients))
     assert origin not in recipients
     _check_walk_direction(net, origin_reach, direction, decisions)
-    _check_always_notified(net, origin_reach, direction, down, up, recipients)
+    _check_always_notified(
+        net, origin_reach, direction=direction, down=down, up=up, recipients=recipients
+    )
     # The origin's supervisor is always copied.
     assert copy_target(net.hierarchy, origin) in recipients
     _check_deadlines(decisions, grade)
@@ -171,6 +173,7 @@ def _check_walk_direction(
 def _check_always_notified(
     net: RandomNet,
     origin_reach: int,
+    *,
     direction: ReportDirection,
     down: list[TraceEntry],
     up: list[TraceEntry],
