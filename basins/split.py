@@ -254,13 +254,15 @@ def _snap_cuts(
     out = list(pieces)
     for i in range(1, len(out)):
         before, after = out[i - 1], out[i]
-        if before.boundary or after.boundary or after.jurisdiction not in by_id:
+        if before.boundary or after.boundary:
             continue
         cut = before.end_m
+        # either side's outline: an enclave's edge is not part of its host's outline
+        outlines = [
+            by_id[p.jurisdiction].boundary for p in (before, after) if p.jurisdiction in by_id
+        ]
         crossings = shapely.get_parts(
-            shapely.intersection(
-                shapely.LineString(line.lonlat), by_id[after.jurisdiction].boundary
-            )
+            shapely.intersection(shapely.LineString(line.lonlat), shapely.union_all(outlines))
         )
         positions = [line.position_of(p) for p in crossings if p.geom_type == "Point"]
         positions = [

@@ -134,3 +134,13 @@ def test_segments_short_fringe_joins_the_boundary_piece() -> None:
     pieces = segment_reach(positions, primary, near, length_m=22_000, rules=RULES)
     assert [p.banks for p in pieces] == [("A", "B"), ("C",)]
     assert pieces[0].start_m == 0.0
+
+
+def test_cuts_lie_on_the_enclave_edge_both_ways() -> None:
+    counties = square_jurisdictions(
+        {"652323": (86.0, 44.0, 87.0, 45.0), "ZD01": (86.4037, 44.4, 86.6011, 44.6)},
+        kind=["county", "park"],
+    )
+    r = _build({"h": [(86.1, 44.5), (86.9, 44.5)]}, counties)
+    assert r.loc["h-2"].geometry.coords[0][0] == pytest.approx(86.4037, abs=1e-6)
+    assert r.loc["h-3"].geometry.coords[0][0] == pytest.approx(86.6011, abs=1e-6)
