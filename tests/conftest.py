@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.http",
     "tests.fixtures.postgres",
+    "tests.fixtures.browser",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
