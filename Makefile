@@ -10,13 +10,19 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install system-deps run test lint bench data clean
 
-install: $(STAMP)
+install: $(STAMP) node_modules/.installed
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VER)
 	@$(BIN)/uv sync --frozen --inexact --quiet
 	@touch $(STAMP)
+
+# Front-end libraries (Leaflet ...) from the npm registry, exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || sh scripts/system-deps.sh npm
+	@npm ci --silent --no-audit --no-fund
+	@touch $@
 
 # Debian packages the tests need (PostgreSQL server, Chromium, CJK fonts), installed only where missing.
 system-deps:
