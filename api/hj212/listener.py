@@ -203,13 +203,18 @@ class Hj212Server:
             if start < 0:
                 return None
             line = line[start:]
-        try:
-            packet = parse_packet(line)
-        except PacketError as exc:
-            self.stats.errors[exc.code] += 1
-            log.warning("HJ 212: %s bad packet: %s", peer, exc)
-            return None
-        return await self._dispatch(packet, peer)
+        while True:  # a broken packet whose CRLF was lost may run into the next one
+            try:
+                packet = parse_packet(line)
+            except PacketError as exc:
+                self.stats.errors[exc.code] += 1
+                log.warning("HJ 212: %s bad packet: %s", peer, exc)
+                following = line.find(b"##", 2)
+                if following < 0:
+                    return None
+                line = line[following:]
+                continue
+            return await self._dispatch(packet, peer)
 
     async def _dispatch(self, packet: Packet, peer: object) -> bytes | None:
         try:

@@ -85,14 +85,14 @@ def test_garbage_then_valid_packet_on_one_connection() -> None:
         bad_crc = upload()[:-6] + b"0000\r\n"
         writer.write(b"\x00\xffnoise\r\n" + bad_crc + b"junk before" + upload())
         writer.write(upload()[:30] + b"\r\n")  # truncated
-        writer.write(upload(qn="20240501120002000"))
+        writer.write(upload()[:50] + upload(qn="20240501120002000"))  # lost its CRLF
         for expected in ("20240501120000123", "20240501120002000"):
             reply = parse_packet(await asyncio.wait_for(reader.readuntil(b"\r\n"), 5))
             assert reply.qn == expected
         assert len(recorder.calls) == 2
         errors = server.stats.errors
         assert errors[ErrorCode.GARBAGE] == 2 and errors[ErrorCode.BAD_CRC] == 1
-        assert errors[ErrorCode.TRUNCATED] == 1
+        assert errors[ErrorCode.TRUNCATED] == 1 and errors[ErrorCode.BAD_LENGTH] == 1
         writer.close()
 
     run(scenario)
