@@ -34,11 +34,9 @@ from basins.index_build import (
     FloatArray,
     IndexBuildError,
     IntArray,
-    check_acyclic,
+    assemble,
     csr_from_lists,
-    events_table,
     gather,
-    primary_tree,
     transpose,
     validate_arrays,
 )
@@ -131,25 +129,13 @@ class NetworkIndex:
         )
         velocity, measured = reach_velocities(velocity_ms, discharge_m3s, kind)
         times = reach_times_s(length, velocity)
-        uptr, uidx = transpose(dptr, didx, n)
-        check_acyclic(n, dptr=dptr, didx=didx, uptr=uptr, uidx=uidx, ids=ids)
-        tree: dict[str, Any] = primary_tree(
-            n,
+        derived = assemble(
+            ids,
             dptr=dptr,
             didx=didx,
             length=length,
             times=times,
-            estimated=~measured,
-            jur=jur,
-            cptr=cptr,
-        )
-        tree["events"] = events_table(
-            dptr=dptr,
-            didx=didx,
-            tree=tree,
-            times=times,
-            length=length,
-            estimated=~measured,
+            measured=measured,
             jur=jur,
             cptr=cptr,
             cidx=cidx,
@@ -161,16 +147,13 @@ class NetworkIndex:
             jurisdiction_ids=list(jurisdiction_ids),
             down_ptr=dptr,
             down_idx=didx,
-            up_ptr=uptr,
-            up_idx=uidx,
             length_m=length,
             time_s=times,
-            estimated=~measured,
             jurisdiction=jur,
             co_ptr=cptr,
             co_idx=cidx,
             geometry=geometry,
-            **tree,
+            **derived,
         )
 
     def tree_path(self, start: int, stop: int) -> IntArray:

@@ -152,25 +152,20 @@ def _tree_levels(
     return levels, firsts, cptr, cidx
 
 
-def primary_tree(
-    n: int,
+def _cumulative(
+    levels: list[IntArray],
+    parent: IntArray,
     *,
-    dptr: IntArray,
-    didx: IntArray,
-    length: FloatArray,
-    times: FloatArray,
-    estimated: BoolArray,
+    columns: tuple[FloatArray, FloatArray, BoolArray],
     jur: IntArray,
-    cptr: IntArray,
-) -> dict[str, Any]:
-    ndown = np.diff(dptr)
-    parent = np.full(n, -1, np.int64)
-    parent[ndown > 0] = didx[dptr[:-1][ndown > 0]]
-    levels, firsts, _, _ = _tree_levels(n, parent)
-    cum_m = np.zeros(n)
-    cum_s = np.zeros(n)
+    special: BoolArray,
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+    """Distance, time and estimated-reach count from each reach's downstream end to its outlet,
+    and the next stop down the primary path."""
+    length, times, estimated = columns
+    n = len(parent)
+    cum_m, cum_s = np.zeros(n), np.zeros(n)
     cum_est = np.zeros(n, np.int64)
-    special = (ndown > 1) | (np.diff(cptr) > 0)
     next_stop = np.full(n, -1, np.int64)
     for level in levels[1:]:
         p = parent[level]
@@ -179,6 +174,14 @@ def primary_tree(
         cum_est[level] = cum_est[p] + estimated[p]
         stop_here = special[p] | (jur[p] != jur[level])
         next_stop[level] = np.where(stop_here, p, next_stop[p])
+    return cum_m, cum_s, cum_est, next_stop
+
+
+def _preorder(
+    levels: list[IntArray], firsts: list[IntArray], parent: IntArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Heavy-first DFS preorder: (pre, subtree size, heavy-path head, reach at each position)."""
+    n = len(parent)
     size = np.ones(n, np.int64)
     for level in reversed(levels[1:]):
         np.add.at(size, parent[level], size[level])
@@ -194,6 +197,30 @@ def primary_tree(
         head[ranked] = np.where(heavy, head[parent[ranked]], ranked)
     order = np.empty(n, np.int64)
     order[pre] = np.arange(n, dtype=np.int64)
+    return pre, size, head, order
+
+
+def primary_tree(
+    n: int,
+    *,
+    dptr: IntArray,
+    didx: IntArray,
+    length: FloatArray,
+    times: FloatArray,
+    estimated: BoolArray,
+    jur: IntArray,
+    cptr: IntArray,
+) -> dict[str, Any]:
+    """Every array of the primary tree (first downstream link = tree parent)."""
+    ndown = np.diff(dptr)
+    parent = np.full(n, -1, np.int64)
+    parent[ndown > 0] = didx[dptr[:-1][ndown > 0]]
+    levels, firsts, _, _ = _tree_levels(n, parent)
+    special = (ndown > 1) | (np.diff(cptr) > 0)
+    cum_m, cum_s, cum_est, next_stop = _cumulative(
+        levels, parent, columns=(length, times, estimated), jur=jur, special=special
+    )
+    pre, size, head, order = _preorder(levels, firsts, parent)
     exits = (parent >= 0) & (jur[np.maximum(parent, 0)] != jur)
     marked = np.flatnonzero(exits | special)
     marked = marked[np.argsort(pre[marked])]
@@ -271,3 +298,45 @@ def events_table(
         )
         out[u] = Event(float(times[u]), float(length[u]), bool(estimated[u]), entered, hops)
     return out
+
+
+def assemble(
+    ids: list[str],
+    *,
+    dptr: IntArray,
+    didx: IntArray,
+    length: FloatArray,
+    times: FloatArray,
+    measured: BoolArray,
+    jur: IntArray,
+    cptr: IntArray,
+    cidx: IntArray,
+) -> dict[str, Any]:
+    """All derived arrays of an index, after its inputs were validated."""
+    n = len(ids)
+    uptr, uidx = transpose(dptr, didx, n)
+    check_acyclic(n, dptr=dptr, didx=didx, uptr=uptr, uidx=uidx, ids=ids)
+    estimated = ~measured
+    tree = primary_tree(
+        n,
+        dptr=dptr,
+        didx=didx,
+        length=length,
+        times=times,
+        estimated=estimated,
+        jur=jur,
+        cptr=cptr,
+    )
+    tree["events"] = events_table(
+        dptr=dptr,
+        didx=didx,
+        tree=tree,
+        times=times,
+        length=length,
+        estimated=estimated,
+        jur=jur,
+        cptr=cptr,
+        cidx=cidx,
+    )
+    tree.update(up_ptr=uptr, up_idx=uidx, estimated=estimated)
+    return tree

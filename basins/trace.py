@@ -68,18 +68,8 @@ def trace(
         walker = UpWalk(index, origin, origin_offset_m)
     hits = walker.run(np.inf if keep_adjacent else limit_s, np.inf if keep_adjacent else limit_m)
     adjacent = walker.adjacent()
-    kept = [
-        hit
-        for hit in hits
-        if (hit.seconds <= limit_s + EPS and hit.metres <= limit_m + EPS)
-        or (keep_adjacent and hit.jurisdiction in adjacent)
-    ]
-    kept.sort(
-        key=lambda h: (
-            round(max(h.seconds, 0.0), TIE_DECIMALS),
-            round(max(h.metres, 0.0), 3),
-            index.jurisdiction_ids[h.jurisdiction],
-        )
+    kept = _within(
+        index, hits, limits=(limit_s, limit_m), keep=adjacent if keep_adjacent else set()
     )
     home = _Levels(hierarchy, index.jurisdiction_ids[walker.home])
     return [
@@ -93,6 +83,28 @@ def trace(
         )
         for hit in kept
     ]
+
+
+def _within(
+    index: NetworkIndex, hits: list[Hit], *, limits: tuple[float, float], keep: set[int]
+) -> list[Hit]:
+    """Hits inside both horizons (or kept anyway), by arrival; ties within a microsecond go by
+    distance, then id, so float noise cannot reorder them."""
+    limit_s, limit_m = limits
+    kept = [
+        hit
+        for hit in hits
+        if (hit.seconds <= limit_s + EPS and hit.metres <= limit_m + EPS)
+        or hit.jurisdiction in keep
+    ]
+    kept.sort(
+        key=lambda h: (
+            round(max(h.seconds, 0.0), TIE_DECIMALS),
+            round(max(h.metres, 0.0), 3),
+            index.jurisdiction_ids[h.jurisdiction],
+        )
+    )
+    return kept
 
 
 #: Prefecture and province per jurisdiction, per hierarchy object (the last few seen). A

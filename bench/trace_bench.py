@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,9 @@ from basins.model import Direction
 from basins.trace import trace
 from bench import Figure, Options, Section
 from bench.synthetic import SyntheticNetwork, generate
+
+Arr = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 TARGET_BUILD_S = 15.0
 TARGET_BUILD_MB = 1024.0
@@ -162,88 +166,134 @@ def run(options: Options) -> Section:
         gc.unfreeze()
 
 
-def _run(options: Options) -> Section:
-    section = Section(f"Trace index and tracing ({options.size:,} reaches)")
-    start = time.perf_counter()
-    network = generate(options.size, seed=options.seed)
-    generated_s = time.perf_counter() - start
-    child = _build_in_child(network)
-    index = NetworkIndex.from_arrays(network.reach_ids, **network.index_arguments())  # type: ignore[arg-type]
-    gc.collect()
-    gc.freeze()  # long-lived structures (index, graph) need not be rescanned by every collection
-    load = os.getloadavg()[0]
-    rng = np.random.default_rng(options.seed)
-    origins = rng.integers(0, options.size, size=options.samples)
-    few = origins[: max(1, min(len(origins), 300))]
-    hierarchy = network.hierarchy
-    ids = index.reach_ids
-    jur = network.jurisdiction.tolist()
+@dataclass
+class _Timings:
+    """Raw measurements of one run, in milliseconds unless named otherwise."""
+
+    generated_s: float = 0.0
+    child: dict[str, float] = field(default_factory=dict)
+    nx_build_s: float = 0.0
+    sql_build_s: float = 0.0
+    load: float = 0.0
+    down: Arr = field(default_factory=lambda: np.empty(0))
+    down_bare: Arr = field(default_factory=lambda: np.empty(0))
+    nx_down: Arr = field(default_factory=lambda: np.empty(0))
+    sql_down: Arr = field(default_factory=lambda: np.empty(0))
+    up: Arr = field(default_factory=lambda: np.empty(0))
+    up_paths: Arr = field(default_factory=lambda: np.empty(0))
+    nx_up: Arr = field(default_factory=lambda: np.empty(0))
+    sql_up: Arr = field(default_factory=lambda: np.empty(0))
+    upstream_count: int = 0
+    upstream_found: int = 0
+    upstream_reach: str = ""
+    origins: int = 0
+    baseline_origins: int = 0
+
+
+def _measure_ours(
+    t: _Timings, index: NetworkIndex, network: SyntheticNetwork, origins: Ints, target: int
+) -> None:
+    hierarchy, ids = network.hierarchy, index.reach_ids
 
     def down(o: int, paths: bool = True) -> object:
         return trace(index, ids[o], direction=Direction.DOWN, hierarchy=hierarchy, paths=paths)
 
-    ours = _timed(down, origins)
-    ours_bare = _timed(lambda o: down(o, False), origins)
-    start = time.perf_counter()
-    graph = _networkx(network)
-    nx_build_s = time.perf_counter() - start
-    gc.collect()
-    gc.freeze()
+    def up(o: int, paths: bool = True) -> object:
+        return trace(index, ids[o], direction=Direction.UP, hierarchy=hierarchy, paths=paths)
+
+    reps = np.full(20, target)
+    t.down = _timed(down, origins)
+    t.down_bare = _timed(lambda o: down(o, False), origins)
+    t.up = _timed(lambda o: up(o, False), reps)
+    t.up_paths = _timed(up, reps)
+    t.upstream_found = len(
+        trace(index, ids[target], direction=Direction.UP, hierarchy=hierarchy, paths=False)
+    )
+    t.upstream_reach = ids[target]
+
+
+def _measure_networkx(t: _Timings, network: SyntheticNetwork, few: Ints, target: int) -> None:
     import networkx as nx
 
-    nx_down = _timed(lambda o: {jur[v] for v in nx.descendants(graph, o)}, few)
+    start = time.perf_counter()
+    graph = _networkx(network)
+    t.nx_build_s = time.perf_counter() - start
+    gc.collect()
+    gc.freeze()
+    jur = network.jurisdiction.tolist()
+    t.nx_down = _timed(lambda o: {jur[v] for v in nx.descendants(graph, o)}, few)
+    t.upstream_count = len(nx.ancestors(graph, target))
+    t.nx_up = _timed(
+        lambda o: {jur[v] for v in nx.ancestors(graph, o)}, np.full(5, target), rounds=1
+    )
+
+
+def _measure_sqlite(t: _Timings, network: SyntheticNetwork, few: Ints, target: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         db = _sqlite(network, Path(tmp) / "nldi.sqlite")
-        sql_build_s = time.perf_counter() - start
-        sql_down = _timed(lambda o: db.execute(SQL_DOWN, (o,)).fetchall(), few)
-        target = _upstream_origin(index, min(UPSTREAM_REACHES, options.size // 10))
-        reps = np.full(20, target)
-        up = _timed(
-            lambda o: trace(
-                index, ids[o], direction=Direction.UP, hierarchy=hierarchy, paths=False
-            ),
-            reps,
-        )
-        up_paths = _timed(
-            lambda o: trace(index, ids[o], direction=Direction.UP, hierarchy=hierarchy), reps
-        )
-        sql_up = _timed(lambda o: db.execute(SQL_UP, (o,)).fetchall(), reps[:3], rounds=1)
-        db.close()
-    upstream_count = len(nx.ancestors(graph, target))
-    nx_up = _timed(lambda o: {jur[v] for v in nx.ancestors(graph, o)}, reps[:5], rounds=1)
-    entries = trace(index, ids[target], direction=Direction.UP, hierarchy=hierarchy, paths=False)
-    p50, p99 = (float(np.percentile(ours, q)) for q in (50, 99))
-    nx50, nx99 = (float(np.percentile(nx_down, q)) for q in (50, 99))
-    sql50, sql99 = (float(np.percentile(sql_down, q)) for q in (50, 99))
-    up_ms, nx_up_ms, sql_up_ms = (
-        float(np.median(up)),
-        float(np.median(nx_up)),
-        float(np.median(sql_up)),
-    )
-    f = section.figures
-    f.append(
+        t.sql_build_s = time.perf_counter() - start
+        try:
+            t.sql_down = _timed(lambda o: db.execute(SQL_DOWN, (o,)).fetchall(), few)
+            t.sql_up = _timed(
+                lambda o: db.execute(SQL_UP, (o,)).fetchall(), np.full(3, target), rounds=1
+            )
+        finally:
+            db.close()
+
+
+def _run(options: Options) -> Section:
+    t = _Timings()
+    start = time.perf_counter()
+    network = generate(options.size, seed=options.seed)
+    t.generated_s = time.perf_counter() - start
+    t.child = _build_in_child(network)
+    index = NetworkIndex.from_arrays(network.reach_ids, **network.index_arguments())  # type: ignore[arg-type]
+    gc.collect()
+    gc.freeze()  # long-lived structures (index, graph) need not be rescanned by every collection
+    t.load = os.getloadavg()[0]
+    origins = np.random.default_rng(options.seed).integers(0, options.size, size=options.samples)
+    few = origins[: max(1, min(len(origins), 300))]
+    t.origins, t.baseline_origins = len(origins), len(few)
+    target = _upstream_origin(index, min(UPSTREAM_REACHES, options.size // 10))
+    _measure_ours(t, index, network, origins, target)
+    _measure_networkx(t, network, few, target)
+    _measure_sqlite(t, network, few, target)
+    section = Section(f"Trace index and tracing ({options.size:,} reaches)")
+    section.figures = _figures(t)
+    section.notes = _notes(t, network, index)
+    return section
+
+
+def _pct(values: Arr, q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def _figures(t: _Timings) -> list[Figure]:
+    build, peak = t.child["seconds"], t.child["peak_mb"]
+    p50, p99, bare99 = _pct(t.down, 50), _pct(t.down, 99), _pct(t.down_bare, 99)
+    nx50, nx99 = _pct(t.nx_down, 50), _pct(t.nx_down, 99)
+    sql50, sql99 = _pct(t.sql_down, 50), _pct(t.sql_down, 99)
+    up, up_paths = float(np.median(t.up)), float(np.median(t.up_paths))
+    nx_up, sql_up = float(np.median(t.nx_up)), float(np.median(t.sql_up))
+    return [
         Figure(
             "index build",
-            child["seconds"],
+            build,
             "s",
             f"< {TARGET_BUILD_S:g} s",
-            child["seconds"] < TARGET_BUILD_S,
-            f"networkx DiGraph {nx_build_s:.2f} s; SQLite tables+indexes {sql_build_s:.2f} s",
-            nx_build_s / child["seconds"],
-        )
-    )
-    f.append(
+            build < TARGET_BUILD_S,
+            f"networkx DiGraph {t.nx_build_s:.2f} s; SQLite tables+indexes {t.sql_build_s:.2f} s",
+            t.nx_build_s / build,
+        ),
         Figure(
             "index build peak RSS (whole process)",
-            child["peak_mb"],
+            peak,
             "MB",
             f"< {TARGET_BUILD_MB:g} MB",
-            child["peak_mb"] < TARGET_BUILD_MB,
-            f"{child['loaded_mb']:.0f} MB after loading the input arrays",
-        )
-    )
-    f.append(
+            peak < TARGET_BUILD_MB,
+            f"{t.child['loaded_mb']:.0f} MB after loading the input arrays",
+        ),
         Figure(
             "downstream trace p50",
             p50,
@@ -252,77 +302,69 @@ def _run(options: Options) -> Section:
             None,
             f"networkx {nx50:.3f} ms; SQL CTE {sql50:.3f} ms",
             nx50 / p50,
-        )
-    )
-    f.append(
+        ),
         Figure(
             "downstream trace p99",
             p99,
             "ms",
             f"< {TARGET_DOWN_P99_MS:g} ms",
             p99 < TARGET_DOWN_P99_MS,
-            f"networkx {nx99:.3f} ms",
+            f"networkx {nx99:.3f} ms; SQL CTE {sql99:.3f} ms",
             nx99 / p99,
-        )
-    )
-    f.append(
+        ),
         Figure(
             "downstream p99 speed-up over networkx",
             nx99 / p99,
             "x",
             f">= {TARGET_SPEEDUP:g}x",
             nx99 / p99 >= TARGET_SPEEDUP,
-            f"SQL CTE p99 {sql99:.3f} ms ({sql99 / p99:.0f}x)",
-            None,
-        )
-    )
-    f.append(
+            f"over SQL CTE: {sql99 / p99:.1f}x",
+        ),
         Figure(
             "downstream trace p99 without paths",
-            float(np.percentile(ours_bare, 99)),
+            bare99,
             "ms",
-            "",
-            None,
+            f">= {TARGET_SPEEDUP:g}x networkx",
+            nx99 / bare99 >= TARGET_SPEEDUP,
             f"networkx {nx99:.3f} ms",
-            nx99 / float(np.percentile(ours_bare, 99)),
-        )
-    )
-    f.append(
+            nx99 / bare99,
+        ),
         Figure(
-            f"upstream jurisdictions ({upstream_count:,} reaches upstream, {len(entries)} found)",
-            up_ms,
+            f"upstream jurisdictions ({t.upstream_count:,} reaches upstream, "
+            f"{t.upstream_found} found)",
+            up,
             "ms",
             f"< {TARGET_UP_MS:g} ms",
-            up_ms < TARGET_UP_MS,
-            f"networkx {nx_up_ms:.3f} ms; SQL CTE {sql_up_ms:.3f} ms",
-            nx_up_ms / up_ms,
-        )
-    )
-    f.append(
+            up < TARGET_UP_MS,
+            f"networkx {nx_up:.3f} ms; SQL CTE {sql_up:.3f} ms",
+            nx_up / up,
+        ),
         Figure(
             "upstream trace with paths",
-            float(np.median(up_paths)),
+            up_paths,
             "ms",
             "",
             None,
-            f"networkx {nx_up_ms:.3f} ms",
-            nx_up_ms / float(np.median(up_paths)),
-        )
-    )
-    section.notes += [
-        f"network: {options.size:,} reaches in {len(network.jurisdiction_ids):,} jurisdictions, "
+            f"networkx {nx_up:.3f} ms",
+            nx_up / up_paths,
+        ),
+    ]
+
+
+def _notes(t: _Timings, network: SyntheticNetwork, index: NetworkIndex) -> list[str]:
+    return [
+        f"network: {network.size:,} reaches in {len(network.jurisdiction_ids):,} jurisdictions, "
         f"{len(index.secondary_src)} divergences, {len(index.co_idx):,} boundary reaches; "
-        f"generated in {generated_s:.1f} s (not timed in the figures)",
-        f"downstream: {len(origins):,} random origins (ours), {len(few)} of them for the "
-        "baselines; "
-        "full trace to the outlet with distances, times, flags and paths unless said otherwise",
-        f"upstream: reach {ids[target]}, median of {len(reps)} runs (ours), 5 (networkx), 3 (SQL)",
-        "baselines only collect the set of jurisdictions (no distances, order or flags)",
+        f"generated in {t.generated_s:.1f} s (not timed in the figures)",
+        f"downstream: {t.origins:,} random origins (ours), the first {t.baseline_origins} of them "
+        "for the baselines; full trace to the outlet with distances, times, flags and paths "
+        "unless said otherwise",
+        f"upstream: reach {t.upstream_reach}, median of 20 runs (ours), 5 (networkx), 3 (SQL)",
+        "baselines only collect the set of jurisdictions (no distances, order, flags or paths)",
         f"timing: per origin the fastest of {ROUNDS} passes (1 pass for the upstream baselines); "
-        f"load average when timing began {load:.2f} on {os.cpu_count()} cores; "
+        f"load average when timing began {t.load:.2f} on {os.cpu_count()} cores; "
         "gc.freeze() after building the long-lived structures",
     ]
-    return section
 
 
 if __name__ == "__main__":
