@@ -102,8 +102,8 @@ class NoticeContext:
     origin_bureau: str
     origin_reach: str
     origin_station: str | None
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     observed_at: datetime
     recipient_bureau: str
     recipient_jurisdiction: str

@@ -23,6 +23,7 @@ class Outcome:
 
     result: Result
     reply: str
+    attempted: bool = True  # False: the batch was abandoned before this message was tried
 
     @property
     def sent(self) -> bool:
@@ -35,6 +36,10 @@ def sent(reply: str) -> Outcome:
 
 def temporary(reply: str) -> Outcome:
     return Outcome(Result.TEMPORARY, reply)
+
+
+def not_attempted(reason: str) -> Outcome:
+    return Outcome(Result.TEMPORARY, f"not attempted: {reason}", attempted=False)
 
 
 def permanent(reply: str) -> Outcome:

@@ -14,6 +14,7 @@ import email.utils
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,7 +23,14 @@ from typing import TYPE_CHECKING, Literal
 
 import aiosmtplib
 
-from notifier.delivery.outcome import Outcome, classify_smtp_code, permanent, sent, temporary
+from notifier.delivery.outcome import (
+    Outcome,
+    classify_smtp_code,
+    not_attempted,
+    permanent,
+    sent,
+    temporary,
+)
 
 if TYPE_CHECKING:
     from notifier.settings import Settings
@@ -152,7 +160,9 @@ async def _close(client: aiosmtplib.SMTP | None) -> None:
         client.close()
 
 
-async def send_batch(items: Sequence[OutgoingEmail], *, config: SmtpConfig) -> list[Outcome]:
+async def send_batch(
+    items: Sequence[OutgoingEmail], *, config: SmtpConfig, stop_at: float | None = None
+) -> list[Outcome]:
     """One Outcome per item, in order, over one connection.
 
     If the connection breaks mid-batch it is opened again once; if that fails too, or a
@@ -163,10 +173,15 @@ async def send_batch(items: Sequence[OutgoingEmail], *, config: SmtpConfig) -> l
     client: aiosmtplib.SMTP | None = None
     connects_left = 2
     give_up_reason: str | None = None
+    abandoned = False  # True: the rest were never tried; False: they share a connect failure
     try:
         for item in items:
+            if give_up_reason is None and stop_at is not None and time.monotonic() >= stop_at:
+                give_up_reason, abandoned = "the lease is about to run out", True
             if give_up_reason is not None:
-                outcomes.append(temporary(give_up_reason))
+                outcomes.append(
+                    not_attempted(give_up_reason) if abandoned else temporary(give_up_reason)
+                )
                 continue
             if client is None:
                 connects_left -= 1
@@ -186,9 +201,9 @@ async def send_batch(items: Sequence[OutgoingEmail], *, config: SmtpConfig) -> l
                 await _close(client)
                 client = None
                 if then is _Then.STOP:
-                    give_up_reason = "not attempted: the previous message timed out"
+                    give_up_reason, abandoned = "the previous message timed out", True
                 elif connects_left <= 0:
-                    give_up_reason = "not attempted: the connection broke twice"
+                    give_up_reason, abandoned = "the connection broke twice", True
     finally:
         await _close(client)
     return outcomes

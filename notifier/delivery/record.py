@@ -1,0 +1,243 @@
+"""Writing down what happened after a send: one transaction per batch.
+
+Each attempt becomes a delivery_attempts row; the outbox row moves on (sent, back to pending
+with its next attempt time, or failed), but only if this worker still holds its lease: a
+worker whose lease ran out while it was sending must not overwrite the state written by the
+worker that took the row over. A permanent failure tells the recipient's supervising bureau,
+through an outbox row of its own, that the bureau could not be reached.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from notifier.audit.service import record as audit
+from notifier.bureaus.models import Bureau
+from notifier.delivery.claim import ClaimedMessage
+from notifier.delivery.outcome import Outcome, Result
+from notifier.delivery.retry import GiveUp, RetryPolicy, backoff_delay_s, decide_retry
+from notifier.enums import Channel, OutboxKind, OutboxStatus
+from notifier.notices.models import Notice
+from notifier.notices.service import mark_notice_sent
+from notifier.outbox.models import DeliveryAttempt, OutboxMessage
+from notifier.outbox.service import message_id as outbox_message_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    message: ClaimedMessage
+    outcome: Outcome
+    attempted_at: datetime
+
+    @property
+    def attempted(self) -> bool:
+        """False when the sender gave up on the batch before this message was tried."""
+        return self.outcome.attempted
+
+
+@dataclass
+class RecordSummary:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    escalated: int = 0
+    lease_lost: int = 0
+
+
+def _mine(message: ClaimedMessage, worker_id: str) -> Any:
+    return (
+        (OutboxMessage.id == message.id)
+        & (OutboxMessage.leased_by == worker_id)
+        & (OutboxMessage.status == OutboxStatus.LEASED.value)
+    )
+
+
+def record_deliveries(
+    session: Session,
+    deliveries: Sequence[Delivery],
+    *,
+    worker_id: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rand: Callable[[], float],
+) -> RecordSummary:
+    """Record every delivery; the caller commits (one transaction for the batch)."""
+    summary = RecordSummary()
+    for delivery in deliveries:
+        message, outcome = delivery.message, delivery.outcome
+        if delivery.attempted:
+            session.add(
+                DeliveryAttempt(
+                    outbox_id=message.id,
+                    attempted_at=delivery.attempted_at,
+                    channel=message.channel,
+                    result=outcome.result.value,
+                    server_reply=outcome.reply[:2000],
+                )
+            )
+        values = _next_state(delivery, now=now, policy=policy, rand=rand)
+        changed = session.execute(
+            update(OutboxMessage).where(_mine(message, worker_id)).values(**values)
+        )
+        if changed.rowcount == 0:  # type: ignore[attr-defined]
+            summary.lease_lost += 1
+            log.warning("outbox %d: lease lost before recording %s", message.id, outcome.result)
+            continue
+        status = values["status"]
+        if status == OutboxStatus.SENT.value:
+            summary.sent += 1
+            _mark_notice_sent(session, message, now=now)
+        elif status == OutboxStatus.PENDING.value:
+            summary.retried += 1
+        else:
+            summary.failed += 1
+            if escalate_failure(session, message, reply=outcome.reply, now=now):
+                summary.escalated += 1
+    session.flush()
+    return summary
+
+
+def _next_state(
+    delivery: Delivery, *, now: datetime, policy: RetryPolicy, rand: Callable[[], float]
+) -> dict[str, Any]:
+    message, outcome = delivery.message, delivery.outcome
+    released = {"leased_by": None, "lease_expires_at": None}
+    if not delivery.attempted:
+        delay = backoff_delay_s(max(message.attempts, 1), policy=policy, rand=rand)
+        return {
+            **released,
+            "status": OutboxStatus.PENDING.value,
+            "next_attempt_at": now + timedelta(seconds=delay),
+        }
+    attempts = message.attempts + 1
+    if outcome.result is Result.SENT:
+        return {
+            **released,
+            "status": OutboxStatus.SENT.value,
+            "attempts": attempts,
+            "sent_at": now,
+            "last_error": None,
+        }
+    decision = decide_retry(attempts, result=outcome.result, now=now, policy=policy, rand=rand)
+    if isinstance(decision, GiveUp):
+        return {
+            **released,
+            "status": OutboxStatus.FAILED.value,
+            "attempts": attempts,
+            "last_error": f"{decision.reason}: {outcome.reply}"[:2000],
+        }
+    return {
+        **released,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": attempts,
+        "next_attempt_at": decision.when,
+        "last_error": outcome.reply[:2000],
+    }
+
+
+def _mark_notice_sent(session: Session, message: ClaimedMessage, *, now: datetime) -> None:
+    """The first accepted notice message moves its notice from pending to sent."""
+    if message.kind == OutboxKind.NOTICE.value and message.notice_id is not None:
+        mark_notice_sent(session, notice_id=message.notice_id, now=now)
+
+
+def recipient_jurisdiction(session: Session, message: ClaimedMessage) -> str | None:
+    jid = message.payload.get("recipient_jurisdiction_id")
+    if isinstance(jid, str) and jid:
+        return jid
+    if message.notice_id is not None:
+        notice = session.get(Notice, message.notice_id)
+        if notice is not None:
+            return notice.jurisdiction_id
+    return None
+
+
+def escalate_failure(
+    session: Session, message: ClaimedMessage, *, reply: str, now: datetime
+) -> OutboxMessage | None:
+    """Queue a delivery_failure message to the supervising bureau; None when there is nobody
+    to tell (no supervisor, no contact) or the failed message was itself such a report."""
+    if message.kind == OutboxKind.DELIVERY_FAILURE.value:
+        log.error("delivery-failure report %d could not be delivered either: %s", message.id, reply)
+        return None
+    about = recipient_jurisdiction(session, message)
+    bureau = session.get(Bureau, about) if about else None
+    supervisor = (
+        session.get(Bureau, bureau.supervisor_id) if bureau and bureau.supervisor_id else None
+    )
+    if bureau is None or supervisor is None:
+        log.error("outbox %d failed and no supervising bureau is known to tell", message.id)
+        return None
+    channel, recipient, webhook_format = _contact(supervisor)
+    if channel is None or recipient is None:
+        log.error("supervising bureau %s has no contact", supervisor.jurisdiction_id)
+        return None
+    first_notice = message.in_reply_to or (
+        message.message_id if message.kind == OutboxKind.NOTICE.value else None
+    )
+    row = OutboxMessage(
+        incident_id=message.incident_id,
+        notice_id=message.notice_id,
+        kind=OutboxKind.DELIVERY_FAILURE.value,
+        channel=channel.value,
+        recipient=recipient,
+        webhook_format=webhook_format,
+        message_id=outbox_message_id(
+            OutboxKind.DELIVERY_FAILURE,
+            message.id,
+            incident_id=message.incident_id,
+            recipient=recipient,
+        ),
+        in_reply_to=first_notice,
+        payload={
+            "kind": OutboxKind.DELIVERY_FAILURE.value,
+            "incident_id": message.incident_id,
+            "notice_id": message.notice_id,
+            "recipient_jurisdiction_id": supervisor.jurisdiction_id,
+            "about_jurisdiction_id": bureau.jurisdiction_id,
+            "failed_outbox_id": message.id,
+            "failed_channel": message.channel,
+            "failed_recipient": message.recipient,
+            "failed_reply": reply[:500],
+        },
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    audit(
+        session,
+        actor="delivery-worker",
+        action="delivery_failed",
+        entity="outbox_message",
+        entity_id=message.id,
+        at=now,
+        after={
+            "recipient": message.recipient,
+            "reply": reply[:500],
+            "told": supervisor.jurisdiction_id,
+        },
+    )
+    return row
+
+
+def _contact(bureau: Bureau) -> tuple[Channel | None, str | None, str | None]:
+    """Webhook if the bureau has one (watched more closely than mail), else email."""
+    for hook in bureau.webhooks or []:
+        url = hook.get("url") if isinstance(hook, dict) else None
+        if url:
+            return Channel.WEBHOOK, str(url), str(hook.get("format") or "generic")
+    for address in bureau.emails or []:
+        if address:
+            return Channel.EMAIL, address, None
+    return None, None, None
