@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -202,7 +201,6 @@ def _prepare_reaches(
     check_reach_attributes(out, report)
     if "basin" not in out.columns:
         out["basin"] = options.basin
-    out.attrs["source_columns"] = list(frame.columns)
     for column in ("downstream", "FromNode", "ToNode", "NEXT_DOWN", "FNODE_", "TNODE_"):
         if column in frame.columns:
             out[f"_src_{column}"] = frame[column].to_numpy()
@@ -316,5 +314,4 @@ def _oriented_links(
         report=report,
     )
     lines["geometry"] = reverse_flipped(lines.geometry.values, orientation.flipped)
-    lines.attrs["flipped"] = np.asarray(orientation.flipped).tolist()
     return links_from_nodes(ids, orientation.from_nodes, orientation.to_nodes)
