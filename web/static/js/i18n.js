@@ -85,6 +85,7 @@ const STRINGS = {
   "incident.eta": ["预计到达", "Estimated arrival"],
   "incident.deadline": ["确认期限", "Acknowledge by"],
   "incident.distance": ["{km} 千米", "{km} km"],
+  "incident.ackedAt": ["确认于 {time}", "acknowledged {time}"],
   "incident.clocks": ["法定时限", "Statutory clocks"],
   "incident.timeline": ["时间线", "Timeline"],
   "incident.met": ["已完成 {time}", "met {time}"],

@@ -91,7 +91,7 @@ function legendContent() {
   const rivers = basin ? basin.rivers : [];
   const item = (sw, text) => el("li", {}, sw, " ", text);
   return [
-    el("h2", { text: t("map.legend") }),
+    el("summary", { text: t("map.legend") }),
     el("h3", { text: t("legend.jurisdictions") }),
     el("ul", {}, ...["county", "park", "xpcc"].map((k) => item(swatch(kindSwatch(k)), t(`legend.${k}`)))),
     el("h3", { text: t("legend.reaches") }),
@@ -109,7 +109,8 @@ function legendContent() {
 
 const legend = L.control({ position: "bottomright" });
 legend.onAdd = () => {
-  const box = el("section", { class: "legend", id: "legend", "aria-label": t("map.legend") });
+  const box = el("details", { class: "legend", id: "legend" });
+  box.open = !window.matchMedia("(max-width: 960px)").matches;
   L.DomEvent.disableClickPropagation(box);
   L.DomEvent.disableScrollPropagation(box);
   return box;
@@ -117,9 +118,7 @@ legend.onAdd = () => {
 legend.addTo(map);
 
 function drawLegend() {
-  const box = document.getElementById("legend");
-  box.setAttribute("aria-label", t("map.legend"));
-  box.replaceChildren(...legendContent());
+  document.getElementById("legend").replaceChildren(...legendContent());
 }
 
 function drawBasinOptions() {

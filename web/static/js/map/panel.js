@@ -73,7 +73,10 @@ function noticeTable(detail, names) {
             : `${arrival(detail.opened_at, n.eta_hours)} · ${t("incident.distance", { km: n.distance_km.toFixed(1) })}`,
       }),
       el("td", {
-        text: n.status === "acknowledged" ? shanghai(n.acknowledged_at) : `${shanghai(n.ack_deadline)} (${timeLeft(n.ack_deadline)})`,
+        text:
+          n.status === "acknowledged"
+            ? t("incident.ackedAt", { time: shanghai(n.acknowledged_at) })
+            : `${shanghai(n.ack_deadline)} (${timeLeft(n.ack_deadline)})`,
       }),
     ),
   );

@@ -8,7 +8,7 @@ export const STATUS_COLOURS = {
   escalated: "#7c3aed",
   cancelled: "#9ca3af",
 };
-export const LEGEND_STATUSES = ["sent", "acknowledged", "overdue", "escalated"];
+export const LEGEND_STATUSES = ["pending", "sent", "acknowledged", "overdue", "escalated"];
 
 const KIND_STYLES = {
   county: { color: "#7b8b9a", weight: 1, fillColor: "#eef2f5", fillOpacity: 0.9 },
