@@ -73,6 +73,7 @@ class NetworkIndex:
     head: IntArray  # top of the heavy path each reach lies on (heavy child = largest subtree)
     order: IntArray  # reach at each preorder position; a heavy path is a contiguous run
     next_stop: IntArray
+    exit_anc: IntArray  # nearest strict primary ancestor leaving its parent's jurisdiction, or -1
     marked_pre: IntArray
     marked: IntArray
     secondary_src: IntArray

@@ -159,22 +159,25 @@ def _cumulative(
     columns: tuple[FloatArray, FloatArray, BoolArray],
     jur: IntArray,
     special: BoolArray,
-) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray, IntArray]:
     """Distance, time and estimated-reach count from each reach's downstream end to its outlet,
-    and the next stop down the primary path."""
+    the next stop down the primary path, and the nearest jurisdiction exit below each reach."""
     length, times, estimated = columns
     n = len(parent)
     cum_m, cum_s = np.zeros(n), np.zeros(n)
     cum_est = np.zeros(n, np.int64)
     next_stop = np.full(n, -1, np.int64)
+    exit_anc = np.full(n, -1, np.int64)
+    is_exit = (parent >= 0) & (jur[np.maximum(parent, 0)] != jur)
     for level in levels[1:]:
         p = parent[level]
+        exit_anc[level] = np.where(is_exit[p], p, exit_anc[p])
         cum_m[level] = cum_m[p] + length[p]
         cum_s[level] = cum_s[p] + times[p]
         cum_est[level] = cum_est[p] + estimated[p]
         stop_here = special[p] | (jur[p] != jur[level])
         next_stop[level] = np.where(stop_here, p, next_stop[p])
-    return cum_m, cum_s, cum_est, next_stop
+    return cum_m, cum_s, cum_est, next_stop, exit_anc
 
 
 def _preorder(
@@ -217,7 +220,7 @@ def primary_tree(
     parent[ndown > 0] = didx[dptr[:-1][ndown > 0]]
     levels, firsts, _, _ = _tree_levels(n, parent)
     special = (ndown > 1) | (np.diff(cptr) > 0)
-    cum_m, cum_s, cum_est, next_stop = _cumulative(
+    cum_m, cum_s, cum_est, next_stop, exit_anc = _cumulative(
         levels, parent, columns=(length, times, estimated), jur=jur, special=special
     )
     pre, size, head, order = _preorder(levels, firsts, parent)
@@ -238,6 +241,7 @@ def primary_tree(
         "head": head,
         "order": order,
         "next_stop": next_stop,
+        "exit_anc": exit_anc,
         "marked_pre": pre[marked],
         "marked": marked,
         "secondary_src": owners,

@@ -297,8 +297,26 @@ class UpWalk(Walk):
         return list(hits.values())
 
     def adjacent(self) -> set[int]:
+        """Jurisdictions met before any foreign one on some path up from the origin.
+
+        Without divergences flowing back (one portal) a reach qualifies when no jurisdiction
+        exit lies strictly between it and the origin: one vectorized test over the marked
+        reaches of the origin's interval. Otherwise a walk through the home jurisdiction.
+        """
         ix = self.ix
         found = {int(j) for j in ix.co_of(self.origin)}
+        if len(self.portals) == 1:
+            lo, hi = self._interval(self.origin)
+            a, b = np.searchsorted(ix.marked_pre, [lo, hi])
+            marked = ix.marked[a:b]
+            above = ix.exit_anc[marked]
+            inside = (above >= 0) & (ix.pre[np.maximum(above, 0)] >= lo)
+            inside &= ix.pre[np.maximum(above, 0)] < hi
+            first = marked[~inside]
+            co, _ = gather(ix.co_ptr, ix.co_idx, first)
+            found.update(ix.jurisdiction[first].tolist(), co.tolist())
+            found.discard(self.home)
+            return found
         stack, seen = [self.origin], {self.origin}
         while stack:
             for u in ix.upstream_of(stack.pop()).tolist():

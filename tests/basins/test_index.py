@@ -51,6 +51,12 @@ def test_cumulative_sums_and_next_stop(seed: int, n: int) -> None:
             or len(index.downstream_of(c)) > 1
         ]
         assert index.next_stop[v] == (stops[0] if stops else -1)
+        exits = [
+            c
+            for c in chain
+            if index.parent[c] >= 0 and index.jurisdiction[index.parent[c]] != index.jurisdiction[c]
+        ]
+        assert index.exit_anc[v] == (exits[0] if exits else -1)
 
 
 def test_marked_reaches_are_exits_boundaries_and_divergences() -> None:

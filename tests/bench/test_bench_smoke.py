@@ -20,7 +20,7 @@ def test_benchmark_runs_and_writes_every_figure(tmp_path: Path) -> None:
         "peak RSS",
         "downstream trace p50",
         "downstream trace p99",
-        "speed-up over networkx",
+        "paired",
         "upstream jurisdictions",
         "CPU:",
         "Python",
