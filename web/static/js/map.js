@@ -25,6 +25,7 @@ const state = {
   actionsKey: "",
   statuses: new Map(),
   zoomedTo: null,
+  reaches: null,
 };
 
 const map = L.map("map", {
@@ -216,7 +217,13 @@ async function refresh() {
   }
 }
 
+function drawProgress() {
+  const progress = document.getElementById("map-progress");
+  progress.textContent = state.reaches === null ? t("map.loading") : t("map.loaded", { reaches: state.reaches });
+}
+
 onLanguage(() => {
+  drawProgress();
   drawBasinOptions();
   drawLegend();
   state.detailKey = "";
@@ -228,6 +235,7 @@ onLanguage(() => {
 // --- start ----------------------------------------------------------------------------------
 
 async function start() {
+  drawProgress();
   state.basins = await (await fetch("/web/api/basins")).json();
   setRivers(state.basins.flatMap((b) => b.rivers));
   drawBasinOptions();
@@ -237,9 +245,8 @@ async function start() {
   const drawnAt = performance.now();
   window.rnPerf = { networkDrawnMs: drawnAt, reaches };
   performance.mark("rn-network-drawn");
-  const progress = document.getElementById("map-progress");
-  progress.textContent = t("map.loaded", { reaches });
-  progress.dataset.reaches = String(reaches);
+  state.reaches = reaches;
+  drawProgress();
   document.body.dataset.network = "drawn";
   const tick = poll(refresh, POLL_MS);
   await tick();

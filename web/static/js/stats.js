@@ -15,15 +15,40 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
+/** Gridline values for counts: whole numbers, at most five lines. */
+function ticks(max) {
+  const step = Math.max(1, Math.ceil(max / 4));
+  const out = [];
+  for (let v = 0; v <= max; v += step) out.push(v);
+  if (out[out.length - 1] < max) out.push(out[out.length - 1] + step);
+  return out;
+}
+
+/** Every month from the first to the last, so that quiet months show as zero. */
+function months(periods) {
+  if (!periods.length) return [];
+  const byKey = new Map(periods.map((p) => [p.period, p.incidents]));
+  const [y0, m0] = periods[0].period.split("-").map(Number);
+  const [y1, m1] = periods[periods.length - 1].period.split("-").map(Number);
+  const out = [];
+  for (let y = y0, m = m0; y < y1 || (y === y1 && m <= m1); m === 12 ? (y++, (m = 1)) : m++) {
+    const key = `${y}-${String(m).padStart(2, "0")}`;
+    out.push({ label: key, value: byKey.get(key) || 0 });
+    if (out.length > 120) break;
+  }
+  return out;
+}
+
 /** Vertical bars: one per label. */
 function columnChart(items, { label, unit }) {
-  const width = 640, height = 260, left = 40, bottom = 40, top = 16;
-  const max = Math.max(1, ...items.map((i) => i.value));
-  const step = (width - left - 10) / Math.max(1, items.length);
+  const width = 640, height = 280, left = 44, bottom = 44, top = 24;
+  const grid = ticks(Math.max(1, ...items.map((i) => i.value)));
+  const max = grid[grid.length - 1];
+  const step = Math.min(90, (width - left - 10) / Math.max(1, items.length));
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "bars" });
   chart.append(svg("title", {}, label));
   const scale = (v) => ((height - top - bottom) * v) / max;
-  for (const tick of [0, max / 2, max]) {
+  for (const tick of grid) {
     const y = height - bottom - scale(tick);
     chart.append(svg("line", { x1: left, x2: width - 5, y1: y, y2: y, class: "grid" }));
     chart.append(svg("text", { x: left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, String(Math.round(tick))));
@@ -42,7 +67,7 @@ function columnChart(items, { label, unit }) {
 
 /** Horizontal bars: one per bureau. */
 function barChart(items, { label, unit }) {
-  const row = 26, left = 230, width = 640;
+  const row = 32, left = 250, width = 640;
   const height = Math.max(60, items.length * row + 20);
   const max = Math.max(1, ...items.map((i) => i.value));
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "bars" });
@@ -50,11 +75,11 @@ function barChart(items, { label, unit }) {
   items.forEach((item, i) => {
     const y = 10 + i * row;
     const w = ((width - left - 60) * item.value) / max;
-    chart.append(svg("text", { x: left - 8, y: y + 15, "text-anchor": "end", class: "axis" }, item.label));
-    const bar = svg("rect", { x: left, y, width: Math.max(w, 1), height: row - 8, class: "bar bar-ack" });
+    chart.append(svg("text", { x: left - 8, y: y + 16, "text-anchor": "end", class: "axis" }, item.label));
+    const bar = svg("rect", { x: left, y, width: Math.max(w, 2), height: row - 10, class: "bar bar-ack" });
     bar.append(svg("title", {}, `${item.label}: ${item.value} ${unit}`));
     chart.append(bar);
-    chart.append(svg("text", { x: left + w + 6, y: y + 15, class: "value" }, `${item.value}`));
+    chart.append(svg("text", { x: left + w + 8, y: y + 16, class: "value" }, `${item.value}`));
   });
   return chart;
 }
@@ -65,7 +90,7 @@ function minutes(v) {
 
 function drawPerMonth() {
   const target = document.getElementById("per-month");
-  const items = data.periods.map((p) => ({ label: p.period, value: p.incidents }));
+  const items = months(data.periods);
   target.replaceChildren(items.length ? columnChart(items, { label: t("stats.perMonth"), unit: t("stats.incidents") }) : el("p", { class: "muted", text: t("stats.none") }));
 }
 

@@ -22,6 +22,11 @@ export function shanghai(value) {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
+/** "05-01 09:30": for tables, where the year is plain from the context. */
+export function shanghaiShort(value) {
+  return shanghai(value).slice(5);
+}
+
 export function duration(ms) {
   const minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
   const h = Math.floor(minutes / 60);
@@ -36,11 +41,11 @@ export function timeLeft(due, now = Date.now()) {
 }
 
 /** Estimated arrival: the incident's opening plus the travel time. */
-export function arrival(openedAt, etaHours) {
+export function arrival(openedAt, etaHours, { short = false } = {}) {
   if (etaHours === null || etaHours === undefined) return t("eta.unknown");
   const at = new Date(openedAt).getTime() + etaHours * 3600000;
   const h = etaHours < 10 ? etaHours.toFixed(1) : Math.round(etaHours);
-  return t("eta.at", { time: shanghai(at), h });
+  return t("eta.at", { time: short ? shanghaiShort(at) : shanghai(at), h });
 }
 
 export function zoneNote() {

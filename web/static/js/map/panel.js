@@ -2,7 +2,7 @@
 // timeline) and what the signed-in person may do about it.
 import { t } from "../i18n.js";
 import { el } from "../layout.js";
-import { arrival, shanghai, timeLeft } from "../time.js";
+import { arrival, shanghai, shanghaiShort, timeLeft } from "../time.js";
 import { STATUS_COLOURS } from "./style.js";
 
 const OPEN = new Set(["open", "monitoring"]);
@@ -70,22 +70,27 @@ function noticeTable(detail, names) {
         text:
           n.distance_km === null
             ? t("eta.unknown")
-            : `${arrival(detail.opened_at, n.eta_hours)} · ${t("incident.distance", { km: n.distance_km.toFixed(1) })}`,
+            : `${arrival(detail.opened_at, n.eta_hours, { short: true })} · ${t("incident.distance", { km: n.distance_km.toFixed(1) })}`,
+        dataset: { eta: n.eta_hours === null ? "" : String(n.eta_hours) },
       }),
       el("td", {
         text:
           n.status === "acknowledged"
-            ? t("incident.ackedAt", { time: shanghai(n.acknowledged_at) })
-            : `${shanghai(n.ack_deadline)} (${timeLeft(n.ack_deadline)})`,
+            ? t("incident.ackedAt", { time: shanghaiShort(n.acknowledged_at) })
+            : `${shanghaiShort(n.ack_deadline)} (${timeLeft(n.ack_deadline)})`,
       }),
     ),
   );
   return el(
-    "table",
-    { class: "notices", id: "notice-table" },
-    el("caption", { text: t("incident.notified") }),
-    el("thead", {}, head),
-    el("tbody", {}, ...rows),
+    "div",
+    { class: "table-wrap" },
+    el(
+      "table",
+      { class: "notices", id: "notice-table" },
+      el("caption", { text: t("incident.notified") }),
+      el("thead", {}, head),
+      el("tbody", {}, ...rows),
+    ),
   );
 }
 
