@@ -91,3 +91,22 @@ def test_clean_report_opens_nothing(env: Path, capsys: pytest.CaptureFixture[str
         "opened": False,
         "notices": [],
     }
+
+
+def test_shipped_network_upgrade_and_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The product as shipped: data/ seeds every bureau, a 汾河 report routes at once."""
+    data = Path(__file__).resolve().parents[2] / "data"
+    if not (data / "reaches.geojson").is_file() or not (data / "standards").is_dir():
+        pytest.skip("the shipped network data/ is not built yet")
+    monkeypatch.delenv("RIVERNOTIFY_NETWORK_DIR", raising=False)
+    monkeypatch.setenv("RIVERNOTIFY_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'r.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert "created" in capsys.readouterr().out
+    assert main(["report", "--reach", "fenhe-ngcc1137-1", "--param", "w21003=6", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    ids = [n["jurisdiction_id"] for n in body["notices"]]
+    assert ids[:3] == ["140121", "140727", "141121"] and "140000" in ids
+    first = body["notices"][1]
+    assert first["bureau"] == "晋中市生态环境局祁县分局" and first["role"] == "downstream"
