@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 TOKEN_SALT = "rivernotify.bearer.v1"  # different from the acknowledgement links' salt
 TOKEN_LIFETIME_S = 12 * 3600
@@ -30,14 +30,13 @@ class TokenClaims:
 def _serializer(secret_key: str, issued_at: float | None = None) -> URLSafeTimedSerializer:
     if issued_at is None:
         return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
-
     stamp = int(issued_at)
 
-    class _At(URLSafeTimedSerializer):
+    class _At(TimestampSigner):
         def get_timestamp(self) -> int:
             return stamp
 
-    return _At(secret_key, salt=TOKEN_SALT)
+    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT, signer=_At)
 
 
 def make_bearer_token(

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from api.cli import db, network, report, run, trace, worker
+from api.cli import db, network, report, run, serve, trace, users, worker
 from api.cli.errors import UserError
 
 
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="跨界水污染信息通报 · cross-boundary river pollution notification",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (network, trace, run, db, report, worker):
+    for module in (network, trace, run, db, report, worker, serve, users):
         module.register(commands)
     return parser
 

@@ -32,7 +32,10 @@ ACCOUNTS = {
     "b1": ("B1", "bureau"),
     "c2": ("C2", "bureau"),
     "x1": ("X1", "bureau"),
+    "sup_xd": ("XD", "supervisor"),  # an XPCC division: nothing on 清水河 is under it
 }
+#: The key of station S1, issued once in the template (argon2 is slow on purpose).
+S1_KEY: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +45,7 @@ def api_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from notifier.db import engine_from_url, session_factory
     from notifier.migrate import upgrade
     from notifier.seed import seed_network
+    from notifier.stations.service import issue_api_key
 
     path = tmp_path_factory.mktemp("api-template") / "template.db"
     engine = engine_from_url(f"sqlite:///{path}")
@@ -61,6 +65,7 @@ def api_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 actor="test",
                 now=synthetic.NOW,
             )
+        S1_KEY["key"] = issue_api_key(session, station_id="S1", actor="test", now=synthetic.NOW)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -127,29 +132,29 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @dataclass
 class Tokens:
-    client: TestClient
+    """Bearer headers per username, signed directly (signing in is tested on its own)."""
+
+    app: FastAPI
     cache: dict[str, str]
 
     def header(self, username: str) -> dict[str, str]:
+        from api.auth.tokens import TokenClaims, make_bearer_token
+        from notifier.accounts.models import User
+
         if username not in self.cache:
-            answer = self.client.post(
-                "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
-            )
-            assert answer.status_code == 200, answer.text
-            self.cache[username] = answer.json()["access_token"]
+            with self.app.state.services.sessions() as session:
+                user = session.query(User).filter_by(username=username).one()
+                claims = TokenClaims(user.id, user.username, user.role.value)
+            self.cache[username] = make_bearer_token(claims, secret_key=SECRET)
         return {"Authorization": f"Bearer {self.cache[username]}"}
 
 
 @pytest.fixture
-def tokens(client: TestClient) -> Tokens:
-    return Tokens(client, {})
+def tokens(app: FastAPI) -> Tokens:
+    return Tokens(app, {})
 
 
 @pytest.fixture
-def station_key(app: FastAPI) -> str:
-    """A fresh API key for station S1 (on reach r2, jurisdiction A1)."""
-    from notifier.stations.service import issue_api_key
-
-    services = app.state.services
-    with services.sessions() as session, session.begin():
-        return issue_api_key(session, station_id="S1", actor="test", now=synthetic.NOW)
+def station_key(api_template: Path) -> str:
+    """The API key of station S1 (on reach r2, jurisdiction A1)."""
+    return S1_KEY["key"]

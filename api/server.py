@@ -1,0 +1,202 @@
+"""`rivernotify serve`: the HTTP API, the delivery worker, the HJ 212 listener and (when no
+SMTP server is configured) the embedded mail sink, in one process and one event loop.
+
+Order of start: refuse unsafe settings, check the schema, start the sink, load the network
+(the trace index is built once and kept), then the listener, the worker and the HTTP server.
+A stop (SIGTERM, Ctrl-C or ``stop.set()``) ends them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from uvicorn import Server as uvicornServer
+
+from api.deps import Services
+from notifier.settings import EXAMPLE_SECRET, PROJECT_ROOT, Settings
+
+log = logging.getLogger("rivernotify.serve")
+MAIL_DIR = PROJECT_ROOT / "var" / "mail"
+
+
+class ServeError(Exception):
+    """Settings or state that make serving unsafe or impossible (shown as one line)."""
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The app from the single factory ``api.app.create_app``."""
+    try:
+        from api.app import create_app
+    except ImportError:  # pragma: no cover - before api/app.py landed
+        from api.routes import install_api
+
+        fallback = FastAPI(title="rivernotify")
+        install_api(fallback, settings)
+        return fallback
+    app: FastAPI = create_app(settings)
+    return app
+
+
+def check_settings(settings: Settings) -> None:
+    """Production refuses the example secret: it signs tokens and acknowledgement links."""
+    if settings.mode == "production" and settings.secret_key.get_secret_value() in (
+        EXAMPLE_SECRET,
+        "",
+    ):
+        raise ServeError(
+            "生产模式下不能使用示例密钥，请设置 RIVERNOTIFY_SECRET_KEY / production mode refuses "
+            "the example secret: set RIVERNOTIFY_SECRET_KEY to a long random value"
+        )
+
+
+def check_schema(settings: Settings) -> None:
+    from notifier.db import engine_from_settings
+    from notifier.migrate import current_revision, head_revision
+
+    engine = engine_from_settings(settings)
+    try:
+        current, head = current_revision(engine), head_revision(engine)
+    except Exception as exc:
+        raise ServeError(f"无法连接数据库 / cannot open the database: {exc}") from None
+    finally:
+        engine.dispose()
+    if current != head:
+        raise ServeError(
+            f"数据库未升级 / database is at revision {current}, not {head}: "
+            "run `rivernotify db upgrade`"
+        )
+
+
+@dataclass
+class Running:
+    """What ``serve`` started, for tests and for the log line."""
+
+    app: FastAPI
+    http_port: int
+    hj212_port: int
+    smtp: tuple[str, int] | None
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    mail_dir: Path = MAIL_DIR,
+    started: asyncio.Future[Running] | None = None,
+) -> None:
+    """Run everything until ``stop`` is set. ``settings.host``/``port``/``hj212_port`` say
+    where to listen (port 0: any free port, reported through ``started``)."""
+    try:
+        check_settings(settings)
+        check_schema(settings)
+        await _serve(settings, stop=stop, mail_dir=mail_dir, started=started)
+    except Exception as exc:
+        if started is not None and not started.done():
+            started.set_exception(exc)
+        raise
+
+
+async def _serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    mail_dir: Path,
+    started: asyncio.Future[Running] | None,
+) -> None:
+    from api.cli.worker import due_hook
+    from api.hj212.listener import Hj212Server
+    from api.hj212.metrics import Hj212Collector
+    from api.ingest import hj212_handler
+    from notifier.delivery.sink import start_sink_if_needed
+    from notifier.delivery.worker import run_worker
+
+    settings, sink = start_sink_if_needed(settings, directory=mail_dir)
+    tasks: list[asyncio.Task[None]] = []
+    listener: Hj212Server | None = None
+    try:
+        app = build_app(settings)
+        services: Services = app.state.services
+        await asyncio.to_thread(services.context)  # the network and its trace index, once
+        listener = Hj212Server(
+            hj212_handler(services), host=settings.host, port=settings.hj212_port
+        )
+        await listener.start()
+        registry = services.extras.get("registry")
+        if registry is not None:
+            registry.register(Hj212Collector(listener.stats))
+        worker = run_worker(
+            settings, stop_event=stop, engine=services.engine, due=due_hook(settings)
+        )
+        tasks.append(asyncio.create_task(worker))
+        server, http = await _start_http(app, settings)
+        tasks.append(http)
+        running = Running(
+            app,
+            _bound_port(server, settings.port),
+            listener.port,
+            (sink.host, sink.port) if sink is not None else None,
+        )
+        log.info(
+            "rivernotify serving: HTTP %s:%d, HJ 212 %s:%d, mail %s",
+            settings.host,
+            running.http_port,
+            settings.host,
+            running.hj212_port,
+            f"sink {sink.host}:{sink.port} ({mail_dir})" if sink else settings.smtp_host,
+        )
+        if started is not None and not started.done():
+            started.set_result(running)
+        waiting = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiting, http], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        stop.set()  # whichever ended first, everything stops
+        server.should_exit = True
+        for task in reversed(tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=15)
+    finally:
+        for task in tasks:
+            task.cancel()
+        if listener is not None:
+            await listener.close()
+        if sink is not None:
+            sink.stop()
+
+
+async def _start_http(app: FastAPI, settings: Settings) -> tuple[uvicornServer, asyncio.Task[None]]:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="info", lifespan="on"
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task  # raises why it could not start
+            raise ServeError(f"HTTP 服务未能启动 / could not listen on port {settings.port}")
+        await asyncio.sleep(0.05)
+    return server, task
+
+
+class _QuietServer(uvicornServer):
+    """uvicorn without its own signal handling: ``serve``'s caller owns the signals and
+    sets ``stop``, which stops the worker and the listener as well as HTTP."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bound_port(server: object, wanted: int) -> int:
+    servers = getattr(server, "servers", [])
+    for each in servers:
+        for sock in getattr(each, "sockets", []):
+            return int(sock.getsockname()[1])
+    return wanted
