@@ -72,6 +72,7 @@ class NetworkIndex:
     post: IntArray
     head: IntArray  # top of the heavy path each reach lies on (heavy child = largest subtree)
     order: IntArray  # reach at each preorder position; a heavy path is a contiguous run
+    depth: IntArray  # reaches between each reach and its outlet along the primary tree
     next_stop: IntArray
     exit_anc: IntArray  # nearest strict primary ancestor leaving its parent's jurisdiction, or -1
     marked_pre: IntArray

@@ -224,6 +224,9 @@ def primary_tree(
         levels, parent, columns=(length, times, estimated), jur=jur, special=special
     )
     pre, size, head, order = _preorder(levels, firsts, parent)
+    depth = np.zeros(n, np.int64)
+    for d, level in enumerate(levels):
+        depth[level] = d
     exits = (parent >= 0) & (jur[np.maximum(parent, 0)] != jur)
     marked = np.flatnonzero(exits | special)
     marked = marked[np.argsort(pre[marked])]
@@ -239,6 +242,7 @@ def primary_tree(
         "pre": pre,
         "post": pre + size,
         "head": head,
+        "depth": depth,
         "order": order,
         "next_stop": next_stop,
         "exit_anc": exit_anc,

@@ -71,18 +71,8 @@ def trace(
     kept = _within(
         index, hits, limits=(limit_s, limit_m), keep=adjacent if keep_adjacent else set()
     )
-    home = _Levels(hierarchy, index.jurisdiction_ids[walker.home])
-    return [
-        _entry(
-            index,
-            hit=hit,
-            home=home,
-            adjacent=hit.jurisdiction in adjacent,
-            walker=walker,
-            paths=paths,
-        )
-        for hit in kept
-    ]
+    dresser = _Dresser(index, hierarchy, walker=walker, paths=paths)
+    return [dresser.entry(hit, hit.jurisdiction in adjacent) for hit in kept]
 
 
 def _within(
@@ -107,72 +97,64 @@ def _within(
     return kept
 
 
-#: Prefecture and province per jurisdiction, per hierarchy object (the last few seen). A
+_Facts = tuple[str, JurisdictionKind, str | None, str | None]  # name, kind, prefecture, province
+
+#: What an entry shows of each jurisdiction, per hierarchy object (the last few seen). A
 #: Hierarchy is immutable, so its answers can be kept; identity is checked on every use.
-_LEVELS: dict[int, tuple[Hierarchy, dict[str, tuple[str | None, str | None]]]] = {}
+_FACTS: dict[int, tuple[Hierarchy, dict[str, _Facts]]] = {}
 
 
-def _levels_of(hierarchy: Hierarchy) -> dict[str, tuple[str | None, str | None]]:
-    cached = _LEVELS.get(id(hierarchy))
+def _facts_of(hierarchy: Hierarchy) -> dict[str, _Facts]:
+    cached = _FACTS.get(id(hierarchy))
     if cached is not None and cached[0] is hierarchy:
         return cached[1]
-    if len(_LEVELS) >= 8:
-        _LEVELS.clear()
-    table: dict[str, tuple[str | None, str | None]] = {}
-    _LEVELS[id(hierarchy)] = (hierarchy, table)
+    if len(_FACTS) >= 8:
+        _FACTS.clear()
+    table: dict[str, _Facts] = {}
+    _FACTS[id(hierarchy)] = (hierarchy, table)
     return table
 
 
-class _Levels:
-    """Prefecture and province of the origin's jurisdiction, compared with each entry's."""
+class _Dresser:
+    """Turns hits into TraceEntry objects: names, kinds, prefecture and province flags, paths."""
 
-    def __init__(self, hierarchy: Hierarchy, home: str) -> None:
-        self.hierarchy = hierarchy
-        self.table = _levels_of(hierarchy)
-        self.prefecture, self.province = self.levels(home)
+    def __init__(
+        self, index: NetworkIndex, hierarchy: Hierarchy, *, walker: Walk, paths: bool
+    ) -> None:
+        self.index, self.hierarchy, self.walker, self.paths = index, hierarchy, walker, paths
+        self.table = _facts_of(hierarchy)
+        _, _, self.prefecture, self.province = self.facts(index.jurisdiction_ids[walker.home])
 
-    def levels(self, jid: str) -> tuple[str | None, str | None]:
+    def facts(self, jid: str) -> _Facts:
         found = self.table.get(jid)
         if found is None:
-            if jid in self.hierarchy.jurisdictions:
-                found = (self.hierarchy.prefecture_of(jid), self.hierarchy.province_of(jid))
+            known = self.hierarchy.jurisdictions.get(jid)
+            if known is None:  # unknown: shown by its id, never "another prefecture/province"
+                found = (jid, JurisdictionKind.COUNTY, None, None)
             else:
-                found = (None, None)
+                found = (
+                    known.name,
+                    known.kind,
+                    self.hierarchy.prefecture_of(jid),
+                    self.hierarchy.province_of(jid),
+                )
             self.table[jid] = found
         return found
 
-    def differs(self, jid: str) -> tuple[bool, bool]:
-        """(other prefecture, other province); unknown on either side counts as the same."""
-        prefecture, province = self.levels(jid)
-        return (
+    def entry(self, hit: Hit, adjacent: bool) -> TraceEntry:
+        jid = self.index.jurisdiction_ids[hit.jurisdiction]
+        name, kind, prefecture, province = self.facts(jid)
+        return TraceEntry(
+            jid,
+            name,
+            kind,
+            self.index.reach_ids[hit.reach],
+            max(hit.metres, 0.0) / 1000.0,  # sums along the tree can round to -1e-12
+            max(hit.seconds, 0.0) / 3600.0,
+            hit.estimated,
+            adjacent,
+            hit.boundary,
             None not in (prefecture, self.prefecture) and prefecture != self.prefecture,
             None not in (province, self.province) and province != self.province,
+            self.walker.path(hit.reach) if self.paths else (),
         )
-
-
-def _entry(
-    index: NetworkIndex,
-    *,
-    hit: Hit,
-    home: _Levels,
-    adjacent: bool,
-    walker: Walk,
-    paths: bool,
-) -> TraceEntry:
-    jid = index.jurisdiction_ids[hit.jurisdiction]
-    known = home.hierarchy.jurisdictions.get(jid)
-    other_prefecture, other_province = home.differs(jid)
-    return TraceEntry(
-        jurisdiction_id=jid,
-        name=known.name if known else jid,
-        kind=known.kind if known else JurisdictionKind.COUNTY,
-        first_reach=index.reach_ids[hit.reach],
-        distance_km=max(hit.metres, 0.0) / 1000.0,  # sums along the tree can round to -1e-12
-        eta_hours=max(hit.seconds, 0.0) / 3600.0,
-        eta_estimated=hit.estimated,
-        adjacent=adjacent,
-        boundary=hit.boundary,
-        other_prefecture=other_prefecture,
-        other_province=other_province,
-        path=walker.path(hit.reach) if paths else (),
-    )

@@ -90,6 +90,8 @@ class DownWalk(Walk):
         )
         self.pred: dict[int, int] = {}
         self._paths: dict[int, tuple[str, ...]] = {origin: (index.reach_ids[origin],)}
+        self._primary: dict[int, bool] = {}
+        self._chain: tuple[str, ...] | None = None
 
     def _next(self, u: int) -> tuple[tuple[int, float, float, bool], ...]:
         """Event reaches after ``u`` with time, distance and estimation from u's downstream end
@@ -115,28 +117,33 @@ class DownWalk(Walk):
         )
 
     def run(self, limit_s: float, limit_m: float) -> list[Hit]:
-        events = self.ix.events
-        settled = self.pred
-        heap: list[tuple[float, float, int, int, bool]] = []
+        events, parent = self.ix.events, self.ix.parent_list
+        settled, primary = self.pred, self._primary
+        heap: list[tuple[float, float, int, int, bool, bool]] = []
         s0, m0, e0 = self.start
-        for w, ds, dm, de in self._next(self.origin):
-            heap.append((s0 + ds, m0 + dm, w, self.origin, e0 or de))
+        hops = self._next(self.origin)
+        for w, ds, dm, de in hops:
+            on_tree = len(hops) == 1 or w == parent[self.origin]
+            heap.append((s0 + ds, m0 + dm, w, self.origin, e0 or de, on_tree))
         heapq.heapify(heap)
         arrivals: list[tuple[float, float, int, bool]] = []
         while heap:
-            s, m, w, pred, est = heapq.heappop(heap)
+            s, m, w, pred, est, on_tree = heapq.heappop(heap)
             if w in settled:
                 continue
             settled[w] = pred
+            primary[w] = on_tree  # every hop so far followed the primary tree
             arrivals.append((s, m, w, est))
             if s > limit_s or m > limit_m:
                 continue
             event = events[w]
             s_end, m_end = s + event.time_s, m + event.length_m
             e_end = est or event.estimated
+            single = len(event.hops) == 1
             for nxt, ds, dm, de in event.hops:
                 if nxt not in settled:
-                    heapq.heappush(heap, (s_end + ds, m_end + dm, nxt, w, e_end or de))
+                    tree_hop = on_tree and (single or nxt == parent[w])
+                    heapq.heappush(heap, (s_end + ds, m_end + dm, nxt, w, e_end or de, tree_hop))
         return self.best_hits(arrivals)
 
     def adjacent(self) -> set[int]:
@@ -152,19 +159,36 @@ class DownWalk(Walk):
         return found
 
     def path(self, reach: int) -> tuple[str, ...]:
-        done = self._paths.get(reach)
-        if done is not None:
-            return done
-        pred = self.pred[reach]
-        head = self.path(pred)
-        ix = self.ix
-        if ix.down_ptr[pred + 1] - ix.down_ptr[pred] > 1:
-            segment = np.array([reach], np.int64)
-        else:
-            segment = ix.tree_path(ix.parent_list[pred], ix.parent_list[reach])
-        out = head + tuple(ix.id_objects[segment].tolist())
-        self._paths[reach] = out
-        return out
+        """Reach ids from the origin to ``reach``.
+
+        When the earliest route stays on the origin's primary path (always, unless it took the
+        other branch of a divergence) the path is a prefix of that one path, built once.
+        ``run`` records which routes did.
+        """
+        if reach == self.origin or self._primary[reach]:
+            if self._chain is None:
+                ix = self.ix
+                self._chain = tuple(ix.id_objects[ix.tree_path(self.origin, -1)].tolist())
+            steps = int(self.ix.depth[self.origin] - self.ix.depth[reach])
+            return self._chain[: steps + 1]
+        return self._branch_path(reach)
+
+    def _branch_path(self, reach: int) -> tuple[str, ...]:
+        """Path over a divergence's other branch: event by event, each hop's stretch added."""
+        ix, paths = self.ix, self._paths
+        todo: list[int] = []
+        v = reach
+        while v not in paths:
+            todo.append(v)
+            v = self.pred[v]
+        for v in reversed(todo):
+            u = self.pred[v]
+            if ix.down_ptr[u + 1] - ix.down_ptr[u] > 1:
+                segment = np.array([v], np.int64)
+            else:
+                segment = ix.tree_path(ix.parent_list[u], ix.parent_list[v])
+            paths[v] = paths[u] + tuple(ix.id_objects[segment].tolist())
+        return paths[reach]
 
 
 class UpWalk(Walk):
