@@ -200,3 +200,59 @@ def test_tablet_layout(web_site: WebSite, open_page: Any) -> None:
     assert map_box and panel_box
     assert panel_box["y"] >= map_box["y"] + map_box["height"] - 1  # the panel sits below
     assert map_box["height"] > 400
+
+
+def test_zooming_in_reloads_finer_layers_and_keeps_the_incident(
+    web_site: WebSite, open_page: Any
+) -> None:
+    answer = submit_report(web_site)
+    desk: BrowserPage = open_page()
+    page = desk.page
+    sign_in(page, web_site.url, "changji")
+    wait_network(page)
+    page.locator("#notice-table").wait_for()
+    page.wait_for_timeout(500)  # zoomed to the incident; layers reloaded for that zoom
+    page.wait_for_function("() => !rivernotify.network.reloading")
+    before = page.evaluate("() => [rivernotify.map.getZoom(), rivernotify.network.loadedZoom]")
+    path = page.evaluate("() => rivernotify.overlay.pathGroup.getLayers().length")
+    page.locator("#map").focus()
+    for _ in range(3):  # the keyboard zooms the map (Leaflet's + key)
+        page.keyboard.press("Equal")
+        page.wait_for_timeout(300)
+    assert page.evaluate("() => rivernotify.map.getZoom()") > before[0]
+    page.wait_for_function(f"() => rivernotify.network.loadedZoom > {before[1]}")
+    page.wait_for_timeout(300)
+    status = next(n["status"] for n in answer["notices"] if n["jurisdiction_id"] == "660601")
+    look = page.evaluate(
+        "() => { const l = rivernotify.network.jurisdictions.get('660601');"
+        " return [l.options.fillColor, l.options.fillOpacity]; }"
+    )
+    colours = {"pending": "#60a5fa", "sent": "#2563eb"}
+    assert look == [colours[status], 0.55]
+    assert page.evaluate("() => rivernotify.overlay.pathGroup.getLayers().length") == path
+    assert desk.errors == []
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+    .filter((el) => el.offsetParent !== null || el.closest('.leaflet-control'))
+    .filter((el) => !((el.labels && el.labels.length) || el.getAttribute('aria-label')
+                      || el.getAttribute('title') || el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+def test_every_control_has_a_name(web_site: WebSite, open_page: Any) -> None:
+    submit_report(web_site)
+    for username, paths in (
+        ("changji", ["/map", "/stats", "/mail"]),
+        ("fangcaohu", ["/inbox", "/map"]),
+    ):
+        desk: BrowserPage = open_page()
+        sign_in(desk.page, web_site.url, username)
+        for path in paths:
+            desk.page.goto(f"{web_site.url}{path}")
+            desk.page.wait_for_selector("main h1, main h2")
+            desk.page.wait_for_timeout(800)
+            assert desk.page.evaluate(UNLABELLED) == [], (username, path)
+    desk = open_page()
+    desk.page.goto(f"{web_site.url}/")
+    assert desk.page.evaluate(UNLABELLED) == []

@@ -37,6 +37,8 @@ const STRINGS = {
   "map.label": ["通报地图", "Notification map"],
   "map.basin": ["流域", "Basin"],
   "map.legend": ["图例", "Legend"],
+  "map.zoomIn": ["放大", "Zoom in"],
+  "map.zoomOut": ["缩小", "Zoom out"],
   "map.loading": ["正在加载河网…", "Loading the river network…"],
   "map.loaded": ["河网已加载：{reaches} 条河段", "River network loaded: {reaches} reaches"],
   "legend.jurisdictions": ["辖区", "Jurisdictions"],

@@ -82,7 +82,7 @@ export function el(tag, attrs = {}, ...children) {
 export function poll(fn, ms) {
   let running = false;
   const tick = async () => {
-    if (running) return;
+    if (running || document.hidden) return;
     running = true;
     try {
       await fn();
@@ -93,5 +93,6 @@ export function poll(fn, ms) {
     }
   };
   window.setInterval(tick, ms);
+  document.addEventListener("visibilitychange", () => document.hidden || tick());
   return tick;
 }

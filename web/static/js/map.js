@@ -30,7 +30,7 @@ const state = {
 
 const map = L.map("map", {
   preferCanvas: true,
-  zoomControl: true,
+  zoomControl: false,
   attributionControl: false,
   minZoom: 3,
   maxZoom: 14,
@@ -38,6 +38,15 @@ const map = L.map("map", {
   keyboard: true,
 });
 map.setView([40, 100], 4);
+L.control.zoom({ zoomInTitle: t("map.zoomIn"), zoomOutTitle: t("map.zoomOut") }).addTo(map);
+
+function drawZoomTitles() {
+  for (const [selector, key] of [[".leaflet-control-zoom-in", "map.zoomIn"], [".leaflet-control-zoom-out", "map.zoomOut"]]) {
+    const button = document.querySelector(selector);
+    button?.setAttribute("title", t(key));
+    button?.setAttribute("aria-label", t(key));
+  }
+}
 
 const names = (id) => network.jurisdictions.get(id)?.feature.properties.name;
 
@@ -223,6 +232,7 @@ function drawProgress() {
 }
 
 onLanguage(() => {
+  drawZoomTitles();
   drawProgress();
   drawBasinOptions();
   drawLegend();
