@@ -8,6 +8,7 @@ import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tests.api.test_web_e2e import submit_report, wait_network
 from tests.fixtures.browser import PASSWORD, BrowserPage, WebSite, sign_in
@@ -19,6 +20,20 @@ def test_pages_need_a_session(web_site: WebSite, open_page: Any) -> None:
         desk.page.goto(f"{web_site.url}{path}")
         desk.page.wait_for_url(re.compile(r"/\?next="))
         assert desk.page.get_by_label("用户名").is_visible()
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(
+    web_site: WebSite, open_page: Any
+) -> None:
+    for next_path, landing in (("/stats", "/stats"), ("//example.com/x", "/map"), ("/\\x", "/map")):
+        desk: BrowserPage = open_page()
+        page = desk.page
+        page.goto(f"{web_site.url}/?next={quote(next_path)}")
+        page.get_by_label("用户名").fill("changji")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.wait_for_url(f"{web_site.url}{landing}")
+        assert desk.outside == []
 
 
 def test_wrong_password_is_said_clearly(web_site: WebSite, open_page: Any) -> None:

@@ -5,7 +5,8 @@ import { announce, startPage } from "./layout.js";
 
 function destination(role) {
   const next = new URLSearchParams(location.search).get("next");
-  if (next && next.startsWith("/") && !next.startsWith("//")) return next;
+  // Only a path on this site: "//host" and "/\\host" would leave it.
+  if (next && /^\/(?![\/\\])/.test(next)) return next;
   return role === "bureau" ? "/inbox" : "/map";
 }
 
