@@ -74,8 +74,10 @@ def _record(
     jurisdiction = str(row["jurisdiction"])
     river = str(row.get("river", "") or "") or f"河段{row['reach_id']}"
     place = (
-        "".join(names.get(j, j) for j in sorted(_banks(row), key=lambda j: (j != jurisdiction, j)))
-        if label == "界河断面"
+        "、".join(
+            names.get(j, j) for j in sorted(_banks(row), key=lambda j: (j != jurisdiction, j))
+        )
+        if len(_banks(row)) > 1  # a boundary reach: named for both banks
         else names.get(jurisdiction, jurisdiction)
     )
     return {

@@ -103,3 +103,24 @@ def test_fenhe_from_unoriented_ngcc_arcs(ngcc_arcs, county_subset) -> None:
     assert "汾河·介休市入境断面" in names
     owners = set(r["jurisdiction"]) | {c for s in r["co_jurisdictions"] for c in s.split(",") if c}
     assert len(owners) >= 20
+
+
+def test_station_codes_are_stable_and_boundary_sections_named_for_both_banks() -> None:
+    from basins.stations import device_code
+
+    assert device_code("ST-1") == device_code("ST-1") != device_code("ST-2")
+    assert len(device_code("ST-1")) == 24 and device_code("ST-1").isupper()
+    along = reaches_gdf(
+        {"b": [(110.45, 35.1), (110.5035, 35.12), (110.5035, 35.3)]}, river=["黄河"]
+    )
+    network = build_network(along, COUNTIES)
+    assert set(network.stations["name"]) == {"黄河·甲县、乙县源头断面", "黄河·甲县、乙县出口断面"}
+    entering = reaches_gdf(
+        {
+            "u": [(110.3, 35.1), (110.45, 35.1)],
+            "b": [(110.45, 35.1), (110.5035, 35.12), (110.5035, 35.3)],
+        },
+        river=["黄河", "黄河"],
+    )
+    names = set(build_network(entering, COUNTIES).stations["name"])
+    assert names == {"黄河·甲县源头断面", "黄河·甲县、乙县界河断面", "黄河·甲县、乙县出口断面"}

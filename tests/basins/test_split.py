@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from basins.build import BuildOptions, build_network
 from basins.segments import Piece, SegmentRules, segment_reach
@@ -144,3 +148,28 @@ def test_cuts_lie_on_the_enclave_edge_both_ways() -> None:
     r = _build({"h": [(86.1, 44.5), (86.9, 44.5)]}, counties)
     assert r.loc["h-2"].geometry.coords[0][0] == pytest.approx(86.4037, abs=1e-6)
     assert r.loc["h-3"].geometry.coords[0][0] == pytest.approx(86.6011, abs=1e-6)
+
+
+@given(
+    sides=st.lists(st.sampled_from("ABC"), min_size=2, max_size=120),
+    border=st.lists(st.booleans(), min_size=2, max_size=120),
+    step=st.sampled_from([100.0, 250.0, 500.0]),
+)
+@settings(max_examples=200, deadline=None)
+def test_segments_always_tile_the_reach_without_slivers(
+    sides: list[str], border: list[bool], step: float
+) -> None:
+    count = min(len(sides), len(border))
+    positions = [i * step for i in range(count)]
+    length = positions[-1]
+    near = [
+        frozenset({s, "B" if s != "B" else "A"}) if b else frozenset({s})
+        for s, b in zip(sides[:count], border[:count], strict=True)
+    ]
+    pieces = segment_reach(positions, sides[:count], near, length_m=length, rules=RULES)
+    assert pieces[0].start_m == 0.0 and pieces[-1].end_m == pytest.approx(length)
+    for a, b in itertools.pairwise(pieces):
+        assert a.end_m == b.start_m and a.banks != b.banks
+    if len(pieces) > 1:
+        assert all(p.length_m >= RULES.min_piece_m for p in pieces)
+    assert all(p.banks == tuple(sorted(p.banks)) or not p.boundary for p in pieces)
