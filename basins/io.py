@@ -26,7 +26,7 @@ from basins.frames import (
     station_frame,
 )
 from basins.model import JurisdictionKind, Network
-from basins.validate import ValidationReport
+from basins.validate import Severity, ValidationReport
 
 REACHES_FILE = "reaches.geojson"
 JURISDICTIONS_FILE = "jurisdictions.geojson"
@@ -88,10 +88,39 @@ def _read_file(
             message=f"文字编码错误，请用 --encoding 指定 / wrong text encoding in {path}: {exc}",
         )
         return None
+    if encoding is None and path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
+        _warn_if_gbk(gdf, layer=layer, report=report)
     if not isinstance(gdf, gpd.GeoDataFrame):
         report.add("no_geometry", layer=layer, message=f"文件没有几何 / no geometry in {path}")
         return None
     return gdf
+
+
+def _looks_like_gbk(text: str) -> bool:
+    """Text read as Latin-1 that is really GBK: re-encoded, it decodes to CJK."""
+    if not any("\x80" <= ch <= "\xff" for ch in text):
+        return False
+    try:
+        decoded = text.encode("latin-1").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return any("\u4e00" <= ch <= "\u9fff" for ch in decoded)
+
+
+def _warn_if_gbk(frame: Any, *, layer: str, report: ValidationReport) -> None:
+    """A shapefile without .cpg is read as Latin-1; say so when the text is evidently GBK."""
+    texts = [str(c) for c in frame.columns]
+    for column in frame.columns:
+        if column != getattr(frame, "_geometry_column_name", None):
+            texts.extend(v for v in frame[column].head(200).tolist() if isinstance(v, str))
+    if any(_looks_like_gbk(t) for t in texts):
+        report.add(
+            "encoding_guess",
+            layer=layer,
+            severity=Severity.WARNING,
+            message="缺少 .cpg，属性文字似为 GBK 编码，请用 --encoding GBK / no .cpg and the "
+            "text looks like GBK read as Latin-1: pass --encoding GBK",
+        )
 
 
 def _settle_ids(

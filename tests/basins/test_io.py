@@ -157,6 +157,11 @@ def test_shapefile_with_given_crs_and_cpg(gbk_shapefile: Path) -> None:
 
 def test_gbk_without_cpg_needs_encoding(gbk_shapefile: Path) -> None:
     gbk_shapefile.with_suffix(".cpg").unlink()
+    report = ValidationReport()
+    garbled = read_layer(gbk_shapefile, crs="EPSG:4326", report=report)
+    assert garbled["NAME"].tolist() != ["汾河", "黄河"]
+    assert report.codes() == {"encoding_guess"} and report.ok
+    assert "--encoding GBK" in report.render()
     layer = read_layer(gbk_shapefile, crs="EPSG:4326", encoding="GBK")
     assert layer["NAME"].tolist() == ["汾河", "黄河"]
 
