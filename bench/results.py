@@ -25,6 +25,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def memory_gb() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def machine_lines() -> list[str]:
     versions = []
     for name in LIBRARIES:
@@ -33,7 +43,7 @@ def machine_lines() -> list[str]:
         except metadata.PackageNotFoundError:
             versions.append(f"{name} (absent)")
     return [
-        f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores; RAM {memory_gb():.0f} GB",
         f"- OS: {platform.platform()}",
         f"- Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; "
         + ", ".join(versions),
@@ -90,7 +100,7 @@ def write_results(path: Path, sections: list[Section], options: Options, argv: l
         "## Machine",
         "",
         *machine_lines(),
-        f"- Command line: `{sys.executable} -m bench {' '.join(argv)}`".rstrip(),
+        f"- Command line: `{' '.join([sys.executable, '-m', 'bench', *argv])}`",
     ]
     for section in sections:
         lines += ["", f"## {section.title}", "", *table(section)]
