@@ -7,16 +7,20 @@ networkx's per-node dicts. Everything lives in numpy arrays:
 * a *primary tree*: every reach's first listed downstream reach is its tree parent, outlets are
   roots. Along it we keep cumulative distance, time and count of estimated reaches from each
   reach's downstream end to its outlet, so any stretch of a tree path costs two subtractions;
-* DFS pre/post numbers of that tree, so "everything whose primary path passes X" is the interval
-  ``pre[X] <= pre[v] < post[X]``. Inflows that reach X only over a divergence's other branch are
-  added by the tracer through the (few) secondary edges, see :mod:`basins.trace`;
+* DFS pre/post numbers of that tree, heaviest child first, so "everything whose primary path
+  passes X" is the interval ``pre[X] <= pre[v] < post[X]`` and every heavy path is a contiguous
+  run of ``order``: the reaches between two points of a tree path are a few slices
+  (:meth:`NetworkIndex.tree_path`). Inflows that reach X only over a divergence's other branch
+  are added by the tracer through the (few) secondary edges, see :mod:`basins.trace_walks`;
 * ``next_stop``: the first reach down the primary path where anything can happen (another
   jurisdiction, a boundary reach, a divergence), so a downstream walk jumps from event to event;
+  the hops between events are precomputed as plain Python tuples (``events``);
 * the sorted list of *marked* reaches (jurisdiction exits, boundary reaches, divergences): the
   only reaches where an upstream trace can meet a jurisdiction first.
 
-The whole build is vectorized level by level (breadth first over the tree), with no per-reach
-Python loop, so 10^6 reaches build in seconds.
+The arrays are built level by level (breadth first over the tree), vectorized; the only Python
+loops run over event reaches (a few per jurisdiction), so 10^6 reaches build in a few seconds
+(see bench/RESULTS.md).
 """
 
 from __future__ import annotations
