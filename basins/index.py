@@ -208,7 +208,7 @@ def index_from_network(network: Network) -> NetworkIndex:
     down_lists: list[list[int]] = []
     for rid, raw in zip(ids, reaches["downstream"], strict=True):
         targets = []
-        for target in _split_ids(raw):
+        for target in dict.fromkeys(_split_ids(raw)):  # a repeated id is one link
             if target in position:
                 targets.append(position[target])
             else:

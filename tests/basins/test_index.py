@@ -129,3 +129,9 @@ def test_index_from_network_names_unknown_downstream_reaches() -> None:
 def test_empty_network_builds() -> None:
     index = build([])
     assert index.size == 0
+
+
+def test_repeated_downstream_id_is_one_link() -> None:
+    index = index_via_network([R("a", ["b", "b"], 1, "A"), R("b", [], 1, "B")], hierarchy({}))
+    assert index.downstream_of(0).tolist() == [1]
+    assert len(index.secondary_src) == 0
