@@ -89,8 +89,10 @@ class ErrorResponse(BaseModel):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry documenting the error shape for these statuses."""
-    return {status: {"model": ErrorResponse} for status in statuses}
+    """The ``responses=`` entry documenting the error shape for these statuses, besides
+    400 (NUL in the query, a body that is not UTF-8) and 413 (body too large), which any
+    request can meet."""
+    return {status: {"model": ErrorResponse} for status in sorted({400, 413, *statuses})}
 
 
 # --- building answers ------------------------------------------------------------------------
@@ -202,10 +204,6 @@ def install_error_handlers(app: FastAPI) -> None:
 # --- the request guard -----------------------------------------------------------------------
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class RequestGuard:
     """Refuses, before any route runs: bodies over ``max_body`` bytes (413, whether or not
     Content-Length is declared) and NUL bytes anywhere in the query string (400)."""
@@ -227,34 +225,39 @@ class RequestGuard:
         if declared is not None and declared > self.max_body:
             await self._too_large(scope, receive, send)
             return
+        # Read the body (bounded) before the app runs, then hand it over unchanged: a
+        # refusal raised midway through the app's own read would be reported as a bad body.
+        chunks: list[bytes] = []
         received = 0
-        started = False
-
-        async def guarded_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, guarded_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = bytes(message.get("body", b""))
+            received += len(chunk)
+            if received > self.max_body:
                 await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         kib = self.max_body // 1024
         problem = Problem(f"请求体超过 {kib} KiB", f"request body over {kib} KiB")
         await error_json(413, "body_too_large", [problem])(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 def _content_length(scope: Scope) -> int | None:

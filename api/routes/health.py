@@ -17,13 +17,14 @@ from sqlalchemy import func, select, text
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from api.deps import Services, ServicesDep, services_of
+from api.errors import error_responses
 from api.schemas.misc import Health
 from notifier.enums import AWAITING_ACK, IncidentStatus, OutboxStatus
 from notifier.incidents.models import Incident
 from notifier.notices.models import Notice
 from notifier.outbox.models import OutboxMessage
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=error_responses())
 
 
 class DatabaseCollector(Collector):

@@ -7,7 +7,7 @@ import io
 import statistics
 from collections import defaultdict
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -156,9 +156,26 @@ def stats_csv(periods: list[PeriodStats]) -> str:
     return out.getvalue()
 
 
-def _start_of(day: date | None, name: str) -> datetime | None:
-    if day is None:
+DATE: dict[str, Any] = {
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "json_schema_extra": {"format": "date"},
+}
+
+
+def _start_of(text: str | None, name: str) -> datetime | None:
+    """Midnight in Beijing at the start of a YYYY-MM-DD day."""
+    if text is None:
         return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"{name} 不是有效日期",
+            f"{name} is not a valid date",
+            field=name,
+        ) from None
     if not 1970 <= day.year <= 2200:
         raise ApiError(
             422,
@@ -185,8 +202,12 @@ def get_stats(
     session: SessionDep,
     user: CurrentUser,
     period: Annotated[Period, Query(description="month, quarter or half (year)")] = "month",
-    since: Annotated[date | None, Query(alias="from", description="含 / from (inclusive)")] = None,
-    until: Annotated[date | None, Query(alias="to", description="不含 / to (exclusive)")] = None,
+    since: Annotated[
+        str | None, Query(alias="from", description="含 / from (inclusive)", **DATE)
+    ] = None,
+    until: Annotated[
+        str | None, Query(alias="to", description="不含 / to (exclusive)", **DATE)
+    ] = None,
     drills: Annotated[
         bool, Query(description="演练统计 / drills instead of real incidents")
     ] = False,
