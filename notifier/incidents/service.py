@@ -23,7 +23,7 @@ from notifier.notices.models import Notice
 from notifier.notices.service import notice_views
 from notifier.outbox.service import enqueue
 from notifier.reports.service import Located, evaluate_report, store_report, validate_report
-from notifier.routing.route import NoticeDecision, route, within_horizon
+from notifier.routing.route import NoticeDecision, province_proper, route, within_horizon
 
 LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
 NOTICE_FIELDS = ("incident_id", "jurisdiction_id", "role", "status", "ack_deadline")
@@ -174,8 +174,13 @@ def write_notices(
     *,
     actor: str,
     now: datetime,
+    heads_notify_each_other: bool = False,
 ) -> list[Notice]:
-    """Notices for bureaus not yet told about this incident, each with its outbox rows."""
+    """Notices for bureaus not yet told about this incident, each with its outbox rows.
+
+    ``heads_notify_each_other`` (Shanxi, 晋环发〔2019〕48号 二) goes into the render context so
+    the message asks the heads of both bureaus to call each other.
+    """
     existing = {
         n.jurisdiction_id: n
         for n in session.scalars(select(Notice).where(Notice.incident_id == incident.id))
@@ -231,7 +236,10 @@ def write_notices(
             notice_id=notice.id,
             bureau=bureau,
             now=now,
-            extra={"exercise": incident.exercise},
+            extra={
+                "exercise": incident.exercise,
+                "heads_notify_each_other": heads_notify_each_other,
+            },
         )
         existing[decision.jurisdiction_id] = notice
         created.append(notice)
@@ -287,7 +295,15 @@ def submit_report(
         other_banks=located.reach.co_jurisdictions,
         origin_reach=located.reach.reach_id,
     )
-    created = write_notices(session, incident, decisions, actor=data.reporter, now=now)
+    province = province_proper(ctx.topology.hierarchy, located.reach.jurisdiction_id)
+    created = write_notices(
+        session,
+        incident,
+        decisions,
+        actor=data.reporter,
+        now=now,
+        heads_notify_each_other=ctx.policy.province(province).heads_notify_each_other,
+    )
     report = store_report(session, data, located, result, incident_id=incident.id, now=now)
     return SubmitResult(
         report_id=report.id,

@@ -108,8 +108,23 @@ def test_source_report_opens_incident_with_notices_and_outbox(
         assert [(c.kind, c.due_at) for c in clocks] == [
             (ClockKind.REPORT_UPWARD, NOW + timedelta(hours=4))
         ]
+        assert all(r.payload["heads_notify_each_other"] is False for r in rows)
         actions = {e.action for e in session.scalars(select(AuditEvent))}
         assert {"report.submit", "incident.open", "notice.create", "clock.start"} <= actions
+
+
+def test_reports_are_immutable(seeded: Factory, synthetic_ctx: EngineContext) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    _submit(seeded, synthetic_ctx)
+    for statement in ("UPDATE reports SET note = 'edited'", "DELETE FROM reports"):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            seeded() as session,
+            session.begin(),
+        ):
+            session.execute(text(statement))
 
 
 def test_clean_report_is_stored_and_opens_nothing(

@@ -97,6 +97,18 @@ def shipped(shipped_network: Network, limits_path: Path) -> EngineContext:
     )
 
 
+@pytest.fixture(scope="module")
+def picks(shipped_network: Network) -> dict[str, str]:
+    """The scenario reaches, chosen by what they are rather than by id."""
+    return {
+        "hutubi": _pick(shipped_network, "呼图壁河", jurisdiction="652323"),
+        # The last river reach 五家渠市 administers, before the 猛进水库.
+        "wujiaqu": _pick(shipped_network, "乌鲁木齐河", jurisdiction="659004", last=True),
+        # The first 头屯河 reach of 头屯河区 that is a boundary reach.
+        "toutunhe": _pick(shipped_network, "头屯河", jurisdiction="650106", boundary=True),
+    }
+
+
 @pytest.fixture
 def shipped_db(factory: Factory, shipped_network: Network) -> Factory:
     from notifier.seed import contacts_in, seed_network
@@ -104,6 +116,48 @@ def shipped_db(factory: Factory, shipped_network: Network) -> Factory:
     with factory() as session, session.begin():
         seed_network(session, network=shipped_network, contacts=contacts_in(DATA), now=NOW)
     return factory
+
+
+def _in_flow_order(network: Network, river: str) -> list[dict[str, str]]:
+    """The reaches of one (unbranched) river from source to mouth."""
+    rows = {
+        str(r.reach_id): {
+            "reach_id": str(r.reach_id),
+            "jurisdiction": str(r.jurisdiction),
+            "co": str(r.co_jurisdictions),
+            "kind": str(r.kind),
+            "down": str(r.downstream),
+        }
+        for r in network.reaches.itertuples(index=False)
+        if r.river == river
+    }
+    fed = {d for row in rows.values() for d in row["down"].split(",") if d}
+    current = next(rid for rid in rows if rid not in fed)
+    ordered = []
+    while current in rows:
+        ordered.append(rows[current])
+        current = rows[current]["down"].split(",")[0]
+    return ordered
+
+
+def _pick(
+    network: Network,
+    river: str,
+    *,
+    jurisdiction: str,
+    last: bool = False,
+    boundary: bool = False,
+    kind: str = "river",
+) -> str:
+    found = [
+        r["reach_id"]
+        for r in _in_flow_order(network, river)
+        if r["jurisdiction"] == jurisdiction
+        and r["kind"] == kind
+        and (bool(r["co"]) or not boundary)
+    ]
+    assert found, f"no reach of {river} in {jurisdiction}"
+    return found[-1] if last else found[0]
 
 
 def _submit(
@@ -133,24 +187,28 @@ def _pairs(result: SubmitResult) -> list[tuple[str, NoticeRole]]:
 
 
 def test_source_on_hutubi_river_in_hutubi_county(
-    shipped_db: Factory, shipped: EngineContext
+    shipped_db: Factory, shipped: EngineContext, picks: dict[str, str]
 ) -> None:
-    result = _submit(shipped_db, shipped, "htb-1")
+    result = _submit(shipped_db, shipped, picks["hutubi"])
     assert _pairs(result) == HUTUBI
-    assert result.notices[0].bureau.endswith("芳草湖农场生态环境局") or result.notices[0].bureau
+    bureaus = shipped.topology.hierarchy.jurisdictions
+    assert [n.bureau for n in result.notices] == [bureaus[j].bureau for j, _ in HUTUBI]
+    assert result.notices[2].bureau == "昌吉州生态环境局"
 
 
 def test_observed_downstream_at_wujiaqu_end_of_urumqi_river(
-    shipped_db: Factory, shipped: EngineContext
+    shipped_db: Factory, shipped: EngineContext, picks: dict[str, str]
 ) -> None:
-    result = _submit(shipped_db, shipped, "wlmq-3-7", direction=ReportDirection.OBSERVED_DOWNSTREAM)
+    result = _submit(
+        shipped_db, shipped, picks["wujiaqu"], direction=ReportDirection.OBSERVED_DOWNSTREAM
+    )
     assert _pairs(result) == WUJIAQU
 
 
 def test_source_on_toutunhe_boundary_reach_notifies_both_banks_at_once(
-    shipped_db: Factory, shipped: EngineContext
+    shipped_db: Factory, shipped: EngineContext, picks: dict[str, str]
 ) -> None:
-    result = _submit(shipped_db, shipped, "ttr-2-1")
+    result = _submit(shipped_db, shipped, picks["toutunhe"])
     assert _pairs(result) == TOUTUNHE
     banks = result.notices[:2]
     assert all(n.eta_hours == 0 and n.distance_km == 0 for n in banks)
@@ -163,6 +221,9 @@ def test_source_on_fenhe_in_taiyuan(shipped_db: Factory, shipped: EngineContext)
     assert _pairs(result) == FENHE
     etas = [n.eta_hours for n in result.notices if n.role in (R.DOWNSTREAM, R.BOUNDARY)]
     assert etas == sorted(etas)
+    with shipped_db() as session:
+        payloads = [m.payload for m in session.scalars(select(OutboxMessage))]
+    assert payloads and all(p["heads_notify_each_other"] is True for p in payloads)
 
 
 def test_fenhe_reaches_the_shaanxi_bank_of_the_yellow_river_with_a_wider_horizon(
@@ -216,8 +277,8 @@ def test_second_report_joins_the_first_incident(
         assert len(notices) == len({(n.incident_id, n.jurisdiction_id) for n in notices})
 
 
-def test_cancel(shipped_db: Factory, shipped: EngineContext) -> None:
-    result = _submit(shipped_db, shipped, "htb-1")
+def test_cancel(shipped_db: Factory, shipped: EngineContext, picks: dict[str, str]) -> None:
+    result = _submit(shipped_db, shipped, picks["hutubi"])
     assert result.incident_id is not None
     with shipped_db() as session, session.begin():
         cancel(
@@ -233,12 +294,12 @@ def test_cancel(shipped_db: Factory, shipped: EngineContext) -> None:
         assert statuses == {"failed"}  # nothing had gone out: everything withdrawn
 
 
-def test_drill(shipped_db: Factory, shipped: EngineContext) -> None:
+def test_drill(shipped_db: Factory, shipped: EngineContext, picks: dict[str, str]) -> None:
     from notifier.drills.service import drill_results, start_drill
 
     with shipped_db() as session, session.begin():
         drill = start_drill(
-            session, reach_id="ttr-2-1", actor="昌吉州生态环境局", ctx=shipped, now=NOW
+            session, reach_id=picks["toutunhe"], actor="昌吉州生态环境局", ctx=shipped, now=NOW
         )
     assert _pairs(drill) == TOUTUNHE
     assert drill.incident_id is not None
@@ -262,5 +323,5 @@ def test_drill(shipped_db: Factory, shipped: EngineContext) -> None:
         ("652300", 480.0, True),  # a copy triggered at distance 0: 10 minutes too
     ]
     # A drill never joins a real incident on the same reach.
-    real = _submit(shipped_db, shipped, "ttr-2-1", at=timedelta(minutes=30))
+    real = _submit(shipped_db, shipped, picks["toutunhe"], at=timedelta(minutes=30))
     assert real.opened and real.incident_id != drill.incident_id
