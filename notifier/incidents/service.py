@@ -167,6 +167,35 @@ def _join(
     )
 
 
+def _unreachable(session: Session, notice: Notice, bureau: Bureau, *, now: datetime) -> None:
+    """A bureau without any contact: its supervising bureau is told at once, so the notice
+    is not silently lost (kind delivery_failure, reason no_contacts)."""
+    supervisor = session.get(Bureau, bureau.supervisor_id) if bureau.supervisor_id else None
+    record(
+        session,
+        actor="system",
+        action="notice.no_contacts",
+        entity="notice",
+        entity_id=notice.id,
+        at=now,
+        after={
+            "jurisdiction_id": bureau.jurisdiction_id,
+            "told": supervisor.jurisdiction_id if supervisor else None,
+        },
+    )
+    if supervisor is not None:
+        enqueue(
+            session,
+            kind=OutboxKind.DELIVERY_FAILURE,
+            key=f"{notice.id}.no-contacts",
+            incident_id=notice.incident_id,
+            notice_id=notice.id,
+            bureau=supervisor,
+            now=now,
+            extra={"reason": "no_contacts", "unreachable_jurisdiction_id": bureau.jurisdiction_id},
+        )
+
+
 def write_notices(
     session: Session,
     incident: Incident,
@@ -228,7 +257,7 @@ def write_notices(
             at=now,
             after=snapshot(notice, NOTICE_FIELDS),
         )
-        enqueue(
+        rows = enqueue(
             session,
             kind=OutboxKind.NOTICE,
             key=notice.id,
@@ -241,6 +270,8 @@ def write_notices(
                 "heads_notify_each_other": heads_notify_each_other,
             },
         )
+        if not rows:
+            _unreachable(session, notice, bureau, now=now)
         existing[decision.jurisdiction_id] = notice
         created.append(notice)
     return created

@@ -113,6 +113,25 @@ def test_source_report_opens_incident_with_notices_and_outbox(
         assert {"report.submit", "incident.open", "notice.create", "clock.start"} <= actions
 
 
+def test_bureau_without_contacts_is_reported_to_its_supervisor(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    from notifier.bureaus.models import Bureau
+
+    with seeded() as session, session.begin():
+        bureau = session.get(Bureau, "A2")
+        assert bureau is not None
+        bureau.emails = []
+    result = _submit(seeded, synthetic_ctx)
+    a2 = next(n for n in result.notices if n.jurisdiction_id == "A2")
+    with seeded() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.notice_id == a2.id)).all()
+    assert [(r.kind, r.payload["recipient_jurisdiction_id"]) for r in rows] == [
+        ("delivery_failure", "A")
+    ]
+    assert rows[0].payload["unreachable_jurisdiction_id"] == "A2"
+
+
 def test_reports_are_immutable(seeded: Factory, synthetic_ctx: EngineContext) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DatabaseError
