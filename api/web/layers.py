@@ -68,16 +68,24 @@ def _plain(value: Any) -> Any:
 
 
 def _simplified(frame: gpd.GeoDataFrame, zoom: int) -> np.ndarray[Any, Any]:
+    """Douglas-Peucker at half a pixel, then rounding. Polygons keep their topology (a ring
+    must not collapse or cross itself); lines and points need no such care, and skipping it
+    is what makes 10,000 reaches quick."""
     geometries = np.asarray(frame.geometry.values, dtype=object)
     present = ~shapely.is_missing(geometries)
     out = np.full(len(geometries), None, dtype=object)
     if not present.any():
         return out
     kept = geometries[present]
-    points = shapely.get_type_id(kept) == 0
-    simple = np.where(
-        points, kept, shapely.simplify(kept, tolerance_for_zoom(zoom), preserve_topology=True)
-    )
+    types = shapely.get_type_id(kept)
+    polygons = (types == 3) | (types == 6)
+    lines = (types == 1) | (types == 5)
+    tolerance = tolerance_for_zoom(zoom)
+    simple = kept.copy()
+    if polygons.any():
+        simple[polygons] = shapely.simplify(kept[polygons], tolerance, preserve_topology=True)
+    if lines.any():
+        simple[lines] = shapely.simplify(kept[lines], tolerance, preserve_topology=False)
     decimals = decimals_for_zoom(zoom)
     out[present] = shapely.transform(simple, lambda xy: np.round(xy, decimals))
     return out
@@ -85,25 +93,27 @@ def _simplified(frame: gpd.GeoDataFrame, zoom: int) -> np.ndarray[Any, Any]:
 
 def layer_geojson(frame: gpd.GeoDataFrame, *, layer: LayerName, zoom: int) -> bytes:
     """The layer as an RFC 7946 FeatureCollection for ``zoom``; features without geometry
-    (prefectures and provinces, drawn by their members) are left out."""
+    (prefectures and provinces, drawn by their members) are left out.
+
+    Geometries are serialised by shapely in one vectorised call and spliced in as text: for
+    10,000 reaches that is several times faster than building and dumping dictionaries."""
     zoom = clamp_zoom(zoom)
     columns = [c for c in _PROPERTIES[layer] if c in frame.columns]
     geometries = _simplified(frame, zoom)
-    records = frame[columns].to_dict("records")
-    features = []
-    for geometry, record in zip(geometries, records, strict=True):
-        if geometry is None or shapely.is_empty(geometry):
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": str(record[columns[0]]),
-                "properties": {k: _plain(v) for k, v in record.items()},
-                "geometry": json.loads(shapely.to_geojson(geometry)),
-            }
-        )
-    body = {"type": "FeatureCollection", "zoom": zoom, "features": features}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    keep = np.array([g is not None and not shapely.is_empty(g) for g in geometries], dtype=bool)
+    texts = shapely.to_geojson(geometries[keep]) if keep.any() else []
+    records = frame.loc[keep, columns].to_dict("records")
+    pieces = []
+    for text, record in zip(texts, records, strict=True):
+        properties = {k: _plain(v) for k, v in record.items()}
+        head = {"type": "Feature", "id": str(record[columns[0]]), "properties": properties}
+        pieces.append(_dumps(head)[:-1] + ',"geometry":' + str(text) + "}")
+    body = f'{{"type":"FeatureCollection","zoom":{zoom},"features":[{",".join(pieces)}]}}'
+    return body.encode()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def basins_summary(network: Network) -> list[dict[str, Any]]:

@@ -109,6 +109,24 @@ def test_report_acknowledge_and_live_map(web_site: WebSite, open_page: Any, tmp_
         look = jurisdiction_look(page, jid)
         assert look["status"] == notices[jid]["status"], jid
         assert look["fill"] not in (None, ACKNOWLEDGED_COLOUR), jid
+    # Hovering the jurisdiction shows its status and estimated arrival.
+    x, y = page.evaluate(
+        """(jid) => {
+            const map = rivernotify.map;
+            const b = rivernotify.network.jurisdictions.get(jid).getBounds();
+            const inside = [b.getCenter().lat, b.getWest() + 0.15 * (b.getEast() - b.getWest())];
+            const p = map.latLngToContainerPoint(inside);  // beside the river, not on it
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        "660601",
+    )
+    page.mouse.move(x, y)
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+    assert "芳草湖农场" in tooltip.inner_text()
+    assert "预计到达" in tooltip.inner_text()
+    page.mouse.move(5, 5)
     # Times are Beijing time although the browser runs in UTC.
     opened = datetime.fromisoformat(detail["opened_at"]).astimezone(SHANGHAI)
     assert opened.strftime("%Y-%m-%d %H:%M") in page.locator("#incident").inner_text()

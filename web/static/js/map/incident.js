@@ -55,7 +55,6 @@ export class IncidentOverlay {
       const layer = this.network.jurisdictions.get(id);
       if (!layer) continue;
       layer.setStyle(notifiedStyle(layer.feature.properties.kind, notice.status));
-      layer.bringToFront();
       this.styled.add(id);
     }
     const origin = originId ? this.network.jurisdictions.get(originId) : null;
@@ -72,11 +71,11 @@ export class IncidentOverlay {
       if (!reach) continue;
       L.polyline(reach.getLatLngs(), {
         ...PATH_STYLE,
-        pane: "path",
-        renderer: this.network.renderers.path,
+        renderer: this.network.renderer,
         interactive: false,
       }).addTo(this.pathGroup);
     }
+    this.network.stationsOnTop();
   }
 
   originPoint() {

@@ -1,14 +1,13 @@
-// The river network drawn as the base map: jurisdictions, reaches, stations, each on its own
-// canvas pane, fetched from /web/api/layers simplified for the zoom level (no tiles at all).
+// The river network drawn as the base map: jurisdictions, reaches, stations, fetched from
+// /web/api/layers simplified for the zoom level (no tiles at all). Everything vector shares one
+// canvas: a canvas only hears the mouse for its own shapes, and the topmost canvas would take
+// every event. Order on the canvas is order of adding: jurisdictions (counties below enclaves),
+// reaches, the incident's path, stations.
 import * as L from "/static/vendor/leaflet/leaflet-src.esm.js";
-import { jurisdictionStyle, reachStyle, STATION_STYLE } from "./style.js";
+import { jurisdictionStyle, kindGroup, reachStyle, STATION_STYLE } from "./style.js";
 
-const PANES = [
-  ["jurisdictions", 350],
-  ["reaches", 400],
-  ["path", 420],
-  ["stations", 440],
-];
+const ENCLAVES_LAST = (a, b) =>
+  Number(kindGroup(a.properties.kind) !== "county") - Number(kindGroup(b.properties.kind) !== "county");
 
 async function fetchLayer(name, zoom) {
   const response = await fetch(`/web/api/layers/${name}?zoom=${zoom}`);
@@ -25,11 +24,7 @@ export class NetworkLayers {
     this.map = map;
     this.tooltips = tooltips;
     this.onReachClick = onReachClick;
-    this.renderers = {};
-    for (const [name, z] of PANES) {
-      map.createPane(name).style.zIndex = String(z);
-      this.renderers[name] = L.canvas({ pane: name, padding: 0.3, tolerance: 4 });
-    }
+    this.renderer = L.canvas({ padding: 0.3, tolerance: 4 });
     this.groups = {};
     this.jurisdictions = new Map(); // id -> polygon layer
     this.reaches = new Map(); // id -> polyline layer
@@ -72,13 +67,20 @@ export class NetworkLayers {
     this.groups[name] = group.addTo(this.map);
   }
 
+  /** Keep stations above whatever was drawn after them (the path). */
+  stationsOnTop() {
+    this.groups.stations?.bringToFront();
+  }
+
   draw({ jurisdictions, reaches, stations }) {
+    for (const group of Object.values(this.groups)) this.map.removeLayer(group);
+    this.groups = {};
+    jurisdictions.features.sort(ENCLAVES_LAST);
     this.jurisdictions = new Map();
     this.replace(
       "jurisdictions",
       L.geoJSON(jurisdictions, {
-        renderer: this.renderers.jurisdictions,
-        pane: "jurisdictions",
+        renderer: this.renderer,
         style: (f) => jurisdictionStyle(f.properties.kind),
         onEachFeature: (f, layer) => this.jurisdictions.set(f.properties.jurisdiction_id, layer),
       }).bindTooltip((layer) => this.tooltips.jurisdiction(layer.feature.properties), {
@@ -87,8 +89,7 @@ export class NetworkLayers {
     );
     this.reaches = new Map();
     const reachGroup = L.geoJSON(reaches, {
-      renderer: this.renderers.reaches,
-      pane: "reaches",
+      renderer: this.renderer,
       style: (f) => reachStyle(f.properties),
       onEachFeature: (f, layer) => this.reaches.set(f.properties.reach_id, layer),
     }).bindTooltip((layer) => this.tooltips.reach(layer.feature.properties), { sticky: true });
@@ -99,7 +100,7 @@ export class NetworkLayers {
       "stations",
       L.geoJSON(stations, {
         pointToLayer: (f, latlng) =>
-          L.circleMarker(latlng, { ...STATION_STYLE, renderer: this.renderers.stations, pane: "stations" }),
+          L.circleMarker(latlng, { ...STATION_STYLE, renderer: this.renderer }),
         onEachFeature: (f, layer) => this.stations.set(f.properties.station_id, layer),
       }).bindTooltip((layer) => this.tooltips.station(layer.feature.properties)),
     );
