@@ -202,15 +202,9 @@ def end_of_alert(
     return follow_up
 
 
-def cancel(
-    session: Session, *, incident_id: int, actor: str, reason: str, now: datetime
-) -> Incident:
-    """A false alarm: notices still waiting are cancelled, unsent messages withdrawn, and
-    bureaus that were already sent a notice are told."""
-    incident = get_incident(session, incident_id, live=True)
-    before = {"status": incident.status.value}
-    incident.status = IncidentStatus.CANCELLED
-    incident.cancelled_at = now
+def _withdraw_unsent(session: Session, incident_id: int) -> set[int | None]:
+    """Pending messages of a cancelled incident never go out; returns the notices whose
+    message already went (or is going) out."""
     pending = session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.incident_id == incident_id,
@@ -220,27 +214,35 @@ def cancel(
     for message in pending:
         message.status = OutboxStatus.FAILED.value
         message.last_error = "incident cancelled before sending / 事件已取消"
-    reached = set(
+    gone = [OutboxStatus.SENT.value, OutboxStatus.LEASED.value]
+    return set(
         session.scalars(
             select(OutboxMessage.notice_id).where(
-                OutboxMessage.incident_id == incident_id,
-                OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.LEASED.value]),
+                OutboxMessage.incident_id == incident_id, OutboxMessage.status.in_(gone)
             )
         )
     )
+
+
+def cancel(
+    session: Session, *, incident_id: int, actor: str, reason: str, now: datetime
+) -> Incident:
+    """A false alarm: notices still waiting are cancelled, unsent messages withdrawn, and
+    bureaus that were already sent a notice are told."""
+    incident = get_incident(session, incident_id, live=True)
+    before = {"status": incident.status.value}
+    incident.status = IncidentStatus.CANCELLED
+    incident.cancelled_at = now
+    reached = _withdraw_unsent(session, incident_id)
+    text = f"事件取消 / incident cancelled: {reason}"
     follow_up = FollowUp(
-        incident_id=incident_id,
-        kind=FollowUpKind.END_OF_ALERT,
-        author=actor,
-        text=f"事件取消 / incident cancelled: {reason}",
-        at=now,
+        incident_id=incident_id, kind=FollowUpKind.END_OF_ALERT, author=actor, text=text, at=now
     )
     session.add(follow_up)
     session.flush()
     for notice, bureau in _notified(session, incident_id):
         if notice.status in AWAITING_ACK:
-            notice.status = NoticeStatus.CANCELLED
-            notice.cancelled_at = now
+            notice.status, notice.cancelled_at = NoticeStatus.CANCELLED, now
             record(
                 session,
                 actor=actor,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +18,9 @@ from notifier.bureaus.models import Bureau
 from notifier.clocks import statutory_clocks
 from notifier.context import EngineContext
 from notifier.enums import Grade, IncidentStatus, NoticeStatus, OutboxKind, ReportDirection
+from notifier.evaluation.evaluate import EvaluationResult
 from notifier.incidents.models import Incident, StatutoryClock
-from notifier.incidents.schemas import EngineError, ReportInput, SubmitResult
+from notifier.incidents.schemas import ReportInput, SubmitResult
 from notifier.notices.models import Notice
 from notifier.notices.service import notice_views
 from notifier.outbox.service import enqueue
@@ -27,6 +29,16 @@ from notifier.routing.route import NoticeDecision, province_proper, route, withi
 
 LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
 NOTICE_FIELDS = ("incident_id", "jurisdiction_id", "role", "status", "ack_deadline")
+OPEN_FIELDS = (
+    "river",
+    "origin_reach_id",
+    "origin_jurisdiction_id",
+    "direction",
+    "status",
+    "exercise",
+    "proposed_grade",
+)
+JOIN_FIELDS = ("affected_reaches", "window_end")
 
 
 def _traces(
@@ -42,6 +54,7 @@ def _traces(
 
 
 def _affected(reach_id: str, entries: Sequence[TraceEntry], ctx: EngineContext) -> list[str]:
+    """The reaches within the routing horizon: a later report on one of them joins."""
     reaches = {reach_id}
     for entry in entries:
         if within_horizon(entry, policy=ctx.policy):
@@ -73,8 +86,8 @@ def find_joinable(
 
 def _open_incident(
     session: Session,
-    *,
     data: ReportInput,
+    *,
     located: Located,
     grade: Grade,
     affected: list[str],
@@ -105,25 +118,22 @@ def _open_incident(
         entity="incident",
         entity_id=incident.id,
         at=now,
-        after=snapshot(
-            incident,
-            (
-                "river",
-                "origin_reach_id",
-                "origin_jurisdiction_id",
-                "direction",
-                "status",
-                "exercise",
-                "proposed_grade",
-            ),
-        ),
+        after=snapshot(incident, OPEN_FIELDS),
     )
+    _start_clocks(session, incident, grade=grade, ctx=ctx, now=now)
+    return incident
+
+
+def _start_clocks(
+    session: Session, incident: Incident, *, grade: Grade, ctx: EngineContext, now: datetime
+) -> None:
     for due in statutory_clocks(now, grade=grade, policy=ctx.policy):
         clock = StatutoryClock(
             incident_id=incident.id, kind=due.kind, due_at=due.due_at, basis=due.basis
         )
         session.add(clock)
         session.flush()
+        after = {"incident_id": incident.id, "kind": due.kind.value, "due_at": due.due_at}
         record(
             session,
             actor="system",
@@ -131,29 +141,23 @@ def _open_incident(
             entity="clock",
             entity_id=clock.id,
             at=now,
-            after={
-                "incident_id": incident.id,
-                "kind": due.kind.value,
-                "due_at": due.due_at.isoformat(),
-            },
+            after=after,
         )
-    return incident
 
 
 def _join(
     session: Session,
-    *,
     incident: Incident,
+    *,
     data: ReportInput,
     affected: list[str],
     ctx: EngineContext,
     now: datetime,
 ) -> None:
-    before = snapshot(incident, ("affected_reaches", "window_end"))
+    before = snapshot(incident, JOIN_FIELDS)
     incident.affected_reaches = sorted(set(incident.affected_reaches) | set(affected))
-    incident.window_end = max(
-        incident.window_end, data.observed_at + timedelta(hours=ctx.policy.join_window_hours)
-    )
+    until = data.observed_at + timedelta(hours=ctx.policy.join_window_hours)
+    incident.window_end = max(incident.window_end, until)
     session.flush()
     record(
         session,
@@ -163,7 +167,7 @@ def _join(
         entity_id=incident.id,
         at=now,
         before=before,
-        after=snapshot(incident, ("affected_reaches", "window_end")),
+        after=snapshot(incident, JOIN_FIELDS),
     )
 
 
@@ -171,6 +175,7 @@ def _unreachable(session: Session, notice: Notice, bureau: Bureau, *, now: datet
     """A bureau without any contact: its supervising bureau is told at once, so the notice
     is not silently lost (kind delivery_failure, reason no_contacts)."""
     supervisor = session.get(Bureau, bureau.supervisor_id) if bureau.supervisor_id else None
+    told = supervisor.jurisdiction_id if supervisor else None
     record(
         session,
         actor="system",
@@ -178,12 +183,10 @@ def _unreachable(session: Session, notice: Notice, bureau: Bureau, *, now: datet
         entity="notice",
         entity_id=notice.id,
         at=now,
-        after={
-            "jurisdiction_id": bureau.jurisdiction_id,
-            "told": supervisor.jurisdiction_id if supervisor else None,
-        },
+        after={"jurisdiction_id": bureau.jurisdiction_id, "told": told},
     )
     if supervisor is not None:
+        extra = {"reason": "no_contacts", "unreachable_jurisdiction_id": bureau.jurisdiction_id}
         enqueue(
             session,
             kind=OutboxKind.DELIVERY_FAILURE,
@@ -192,8 +195,45 @@ def _unreachable(session: Session, notice: Notice, bureau: Bureau, *, now: datet
             notice_id=notice.id,
             bureau=supervisor,
             now=now,
-            extra={"reason": "no_contacts", "unreachable_jurisdiction_id": bureau.jurisdiction_id},
+            extra=extra,
         )
+
+
+def _new_notice(
+    session: Session,
+    incident: Incident,
+    decision: NoticeDecision,
+    *,
+    position: int,
+    actor: str,
+    now: datetime,
+) -> Notice:
+    notice = Notice(
+        incident_id=incident.id,
+        jurisdiction_id=decision.jurisdiction_id,
+        role=decision.role,
+        position=position,
+        reason=decision.reason,
+        crossing_reach=decision.crossing_reach,
+        distance_km=decision.distance_km,
+        eta_hours=decision.eta_hours,
+        eta_at=decision.eta_at,
+        ack_deadline=decision.ack_deadline,
+        status=NoticeStatus.PENDING,
+        created_at=now,
+    )
+    session.add(notice)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="notice.create",
+        entity="notice",
+        entity_id=notice.id,
+        at=now,
+        after=snapshot(notice, NOTICE_FIELDS),
+    )
+    return notice
 
 
 def write_notices(
@@ -203,21 +243,18 @@ def write_notices(
     *,
     actor: str,
     now: datetime,
-    heads_notify_each_other: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> list[Notice]:
-    """Notices for bureaus not yet told about this incident, each with its outbox rows.
-
-    ``heads_notify_each_other`` (Shanxi, 晋环发〔2019〕48号 二) goes into the render context so
-    the message asks the heads of both bureaus to call each other.
-    """
-    existing = {
-        n.jurisdiction_id: n
+    """Notices for bureaus not yet told about this incident, each with its outbox rows (one
+    per contact per channel). ``extra`` joins the messages' render context."""
+    told = {
+        n.jurisdiction_id: n.position
         for n in session.scalars(select(Notice).where(Notice.incident_id == incident.id))
     }
-    position = max((n.position for n in existing.values()), default=-1) + 1
+    position = max(told.values(), default=-1) + 1
     created: list[Notice] = []
     for decision in decisions:
-        if decision.jurisdiction_id in existing:
+        if decision.jurisdiction_id in told:
             continue
         bureau = session.get(Bureau, decision.jurisdiction_id)
         if bureau is None:  # a jurisdiction in the network without a seeded bureau
@@ -231,32 +268,10 @@ def write_notices(
                 after={"jurisdiction_id": decision.jurisdiction_id},
             )
             continue
-        notice = Notice(
-            incident_id=incident.id,
-            jurisdiction_id=decision.jurisdiction_id,
-            role=decision.role,
-            position=position,
-            reason=decision.reason,
-            crossing_reach=decision.crossing_reach,
-            distance_km=decision.distance_km,
-            eta_hours=decision.eta_hours,
-            eta_at=decision.eta_at,
-            ack_deadline=decision.ack_deadline,
-            status=NoticeStatus.PENDING,
-            created_at=now,
-        )
+        notice = _new_notice(session, incident, decision, position=position, actor=actor, now=now)
+        told[decision.jurisdiction_id] = position
         position += 1
-        session.add(notice)
-        session.flush()
-        record(
-            session,
-            actor=actor,
-            action="notice.create",
-            entity="notice",
-            entity_id=notice.id,
-            at=now,
-            after=snapshot(notice, NOTICE_FIELDS),
-        )
+        context = {"exercise": incident.exercise} | (extra or {})
         rows = enqueue(
             session,
             kind=OutboxKind.NOTICE,
@@ -265,16 +280,39 @@ def write_notices(
             notice_id=notice.id,
             bureau=bureau,
             now=now,
-            extra={
-                "exercise": incident.exercise,
-                "heads_notify_each_other": heads_notify_each_other,
-            },
+            extra=context,
         )
         if not rows:
             _unreachable(session, notice, bureau, now=now)
-        existing[decision.jurisdiction_id] = notice
         created.append(notice)
     return created
+
+
+def _incident_for(
+    session: Session,
+    data: ReportInput,
+    *,
+    located: Located,
+    result: EvaluationResult,
+    affected: list[str],
+    ctx: EngineContext,
+    now: datetime,
+) -> tuple[Incident, bool]:
+    """Join the live incident that covers this report, or open one; True when opened."""
+    incident = find_joinable(
+        session,
+        river=located.reach.river,
+        reach_id=located.reach.reach_id,
+        observed_at=data.observed_at,
+        exercise=data.exercise,
+    )
+    if incident is not None:
+        _join(session, incident, data=data, affected=affected, ctx=ctx, now=now)
+        return incident, False
+    grade = result.proposed_grade or Grade.IV
+    return _open_incident(
+        session, data, located=located, grade=grade, affected=affected, ctx=ctx, now=now
+    ), True
 
 
 def submit_report(
@@ -289,51 +327,33 @@ def submit_report(
         return SubmitResult(
             report_id=report.id, incident_id=None, opened=False, joined=False, exceeded=False
         )
-    down, up = _traces(ctx, located.reach.reach_id, data.direction)
-    affected = _affected(located.reach.reach_id, [*down, *up], ctx)
-    incident = find_joinable(
-        session,
-        river=located.reach.river,
-        reach_id=located.reach.reach_id,
-        observed_at=data.observed_at,
-        exercise=data.exercise,
+    reach = located.reach
+    down, up = _traces(ctx, reach.reach_id, data.direction)
+    affected = _affected(reach.reach_id, [*down, *up], ctx)
+    incident, opened = _incident_for(
+        session, data, located=located, result=result, affected=affected, ctx=ctx, now=now
     )
-    opened = incident is None
-    if incident is None:
-        grade = result.proposed_grade or Grade.IV
-        incident = _open_incident(
-            session,
-            data=data,
-            located=located,
-            grade=grade,
-            affected=affected,
-            ctx=ctx,
-            now=now,
-        )
-    else:
-        _join(session, incident=incident, data=data, affected=affected, ctx=ctx, now=now)
-    if incident.status not in LIVE:  # pragma: no cover - find_joinable only returns live ones
-        raise EngineError("事件已结束 / incident is no longer live")
+    hierarchy = ctx.topology.hierarchy
     decisions = route(
-        located.reach.jurisdiction_id,
+        reach.jurisdiction_id,
         direction=data.direction,
         downstream=down,
         upstream=up,
-        hierarchy=ctx.topology.hierarchy,
+        hierarchy=hierarchy,
         policy=ctx.policy,
         grade=incident.effective_grade,
         now=now,
-        other_banks=located.reach.co_jurisdictions,
-        origin_reach=located.reach.reach_id,
+        other_banks=reach.co_jurisdictions,
+        origin_reach=reach.reach_id,
     )
-    province = province_proper(ctx.topology.hierarchy, located.reach.jurisdiction_id)
+    province = ctx.policy.province(province_proper(hierarchy, reach.jurisdiction_id))
     created = write_notices(
         session,
         incident,
         decisions,
         actor=data.reporter,
         now=now,
-        heads_notify_each_other=ctx.policy.province(province).heads_notify_each_other,
+        extra={"heads_notify_each_other": province.heads_notify_each_other},
     )
     report = store_report(session, data, located, result, incident_id=incident.id, now=now)
     return SubmitResult(

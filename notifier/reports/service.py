@@ -124,6 +124,21 @@ def evaluate_report(data: ReportInput, located: Located, ctx: EngineContext) -> 
     )
 
 
+def _evaluation_row(
+    report_id: int, located: Located, result: EvaluationResult, *, now: datetime
+) -> Evaluation:
+    return Evaluation(
+        report_id=report_id,
+        target_class=located.reach.target_class,
+        waterbody=located.reach.waterbody,
+        exceeded=result.exceeded,
+        max_ratio=min(result.max_ratio, 1e9),
+        proposed_grade=result.proposed_grade,
+        results=[c.as_json() for c in result.checks],
+        evaluated_at=now,
+    )
+
+
 def store_report(
     session: Session,
     data: ReportInput,
@@ -153,18 +168,15 @@ def store_report(
     )
     session.add(report)
     session.flush()
-    session.add(
-        Evaluation(
-            report_id=report.id,
-            target_class=located.reach.target_class,
-            waterbody=located.reach.waterbody,
-            exceeded=result.exceeded,
-            max_ratio=result.max_ratio if result.max_ratio != float("inf") else 1e9,
-            proposed_grade=result.proposed_grade,
-            results=[c.as_json() for c in result.checks],
-            evaluated_at=now,
-        )
-    )
+    session.add(_evaluation_row(report.id, located, result, now=now))
+    after = {
+        "reach_id": report.reach_id,
+        "incident_id": incident_id,
+        "exceeded": result.exceeded,
+        "direction": data.direction.value,
+        "measurements": report.measurements,
+        "exercise": data.exercise,
+    }
     record(
         session,
         actor=data.reporter,
@@ -172,13 +184,6 @@ def store_report(
         entity="report",
         entity_id=report.id,
         at=now,
-        after={
-            "reach_id": report.reach_id,
-            "incident_id": incident_id,
-            "exceeded": result.exceeded,
-            "direction": data.direction.value,
-            "measurements": report.measurements,
-            "exercise": data.exercise,
-        },
+        after=after,
     )
     return report
