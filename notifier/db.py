@@ -5,6 +5,11 @@ Transaction rule for the whole package: **the caller owns the transaction**. Use
 ``Session``, flush what they write and never commit; the caller wraps one use case in one
 transaction (``with session.begin(): ...`` or :func:`transaction`), so a decision, its audit
 events and its outbox rows commit together or not at all.
+
+On SQLite, sessions that write should come from
+``engine.execution_options(sqlite_begin="IMMEDIATE")``: the write lock is taken at BEGIN, so
+two writers queue on the busy timeout instead of one failing with SQLITE_BUSY when it
+upgrades a read snapshot that another writer has since changed.
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ def _seed(settings: Settings, engine: Any) -> None:
         contacts = contacts_in(settings.network_dir)
     except (ContactsFileError, ValueError, OSError) as exc:
         raise UserError(f"无法读取河网数据 / cannot read network data: {exc}") from exc
-    with transaction(session_factory(engine)) as session:
+    writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with transaction(session_factory(writer)) as session:
         result = seed_network(session, network=network, contacts=contacts, now=datetime.now(UTC))
     print(
         f"生态环境局: 新增 {len(result.bureaus.created)}, 更新 {len(result.bureaus.updated)}, "

@@ -135,7 +135,8 @@ def _report(args: argparse.Namespace) -> int:
             exercise=args.drill,
             **location,
         )
-        with transaction(session_factory(engine)) as session:
+        writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        with transaction(session_factory(writer)) as session:
             result = submit_report(session, data, ctx=ctx, now=now)
     except EngineError as exc:
         raise UserError("报告未受理 / report refused: " + "; ".join(exc.problems)) from exc
