@@ -142,6 +142,12 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _validation_problem(error: dict[str, Any]) -> Problem:
+    if error.get("type") == "json_invalid":
+        at = next((p for p in error.get("loc", ()) if isinstance(p, int)), None)
+        where = f" (at character {at})" if at is not None else ""
+        return Problem(
+            f"请求体不是有效的 JSON{where}", f"the body is not valid JSON{where}", "body"
+        )
     where = _location(tuple(error.get("loc", ())))
     message = str(error.get("msg", "invalid"))
     if message.startswith("Value error, "):

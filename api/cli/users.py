@@ -77,7 +77,9 @@ def _sessions(settings: Settings) -> Any:
             f"数据库未升级 / database is at revision {current}, not {head}: "
             "run `rivernotify db upgrade`"
         )
-    return engine, session_factory(engine)
+    # Take SQLite's write lock up front: a running server writes too, and a read transaction
+    # that later wants to write would fail at once ("database is locked").
+    return engine, session_factory(engine.execution_options(sqlite_begin="IMMEDIATE"))
 
 
 def _add_user(args: argparse.Namespace) -> int:

@@ -1,0 +1,152 @@
+"""`rivernotify serve`: refuses unsafe settings, and once up feeds HJ 212 uploads into the
+engine (only flag N may trigger; the rest is stored)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from api.cli import main
+from api.hj212.codec import encode_packet
+from api.server import ServeError, check_settings, serve
+from notifier.settings import EXAMPLE_SECRET, Settings
+from tests.api.serving import serving
+
+
+def _station(data_dir: Path) -> tuple[str, str]:
+    """(station_id, MN) of the first shipped station with an HJ 212 device code."""
+    import json
+
+    features = json.loads((data_dir / "stations.geojson").read_text(encoding="utf-8"))["features"]
+    return next(
+        (f["properties"]["station_id"], f["properties"]["mn"])
+        for f in features
+        if f["properties"].get("mn")
+    )
+
+
+def test_production_refuses_the_example_secret() -> None:
+    with pytest.raises(ServeError, match="RIVERNOTIFY_SECRET_KEY"):
+        check_settings(Settings(mode="production", secret_key=SecretStr(EXAMPLE_SECRET)))
+    check_settings(Settings(mode="production", secret_key=SecretStr("a-real-secret-0123456789")))
+    check_settings(Settings(mode="development"))
+
+
+def test_serve_cli_refuses_the_example_secret_in_production(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RIVERNOTIFY_MODE", "production")
+    monkeypatch.delenv("RIVERNOTIFY_SECRET_KEY", raising=False)
+    monkeypatch.setenv("RIVERNOTIFY_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    assert main(["serve", "--port", "0", "--hj212-port", "0"]) == 2
+    assert "RIVERNOTIFY_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", port=0, hj212_port=0)
+    with pytest.raises(ServeError, match="db upgrade"):
+        asyncio.run(serve(settings, stop=asyncio.Event(), mail_dir=tmp_path / "mail"))
+
+
+def _upload(port: int, cp: dict[str, str], *, mn: str) -> bytes:
+    packet = encode_packet(
+        {
+            "QN": "20261124154000000",
+            "ST": "21",
+            "CN": "2011",
+            "PW": "123456",
+            "MN": mn,
+            "Flag": "5",
+        },
+        cp={"DataTime": "20261124154000", **cp},
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(packet)
+        conn.settimeout(10)
+        try:
+            return conn.recv(1024)
+        except TimeoutError:
+            return b""
+
+
+@pytest.fixture
+def served_settings(tmp_path: Path, data_dir: Path) -> Settings:
+    if not (data_dir / "stations.geojson").is_file():
+        pytest.skip(f"no shipped network in {data_dir}")
+    from notifier.context import context_from_settings
+    from notifier.db import engine_from_url, session_factory
+    from notifier.migrate import upgrade
+    from notifier.seed import contacts_in, seed_network
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'rn.db'}",
+        network_dir=data_dir,
+        secret_key=SecretStr("serve-test-secret-0123456789"),
+        port=0,
+        hj212_port=0,
+    )
+    engine = engine_from_url(settings.database_url)
+    upgrade(engine)
+    network = context_from_settings(settings).topology.network  # type: ignore[attr-defined]
+    with session_factory(engine)() as session, session.begin():
+        seed_network(session, network=network, contacts=contacts_in(data_dir), now=_now())
+    engine.dispose()
+    return settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_hj212_uploads_reach_the_engine(
+    served_settings: Settings, tmp_path: Path, data_dir: Path
+) -> None:
+    from notifier.db import engine_from_url, session_factory
+    from notifier.reports.models import Report
+
+    station, mn = _station(data_dir)
+    with serving(served_settings, mail_dir=tmp_path / "mail") as running:
+        port = running.hj212_port
+        # Over range (T) and in maintenance (M): stored, never triggers.
+        quiet = {"w21003-Rtd": "9.9", "w21003-Flag": "T", "w01009-Rtd": "0.5", "w01009-Flag": "M"}
+        assert b"CN=9014" in _upload(port, quiet, mn=mn)
+        # Normal data (N) over the limit: opens an incident; w01010 (temperature) has no limit.
+        loud = {"w21003-Rtd": "7.2", "w21003-Flag": "N", "w01010-Rtd": "12", "w01010-Flag": "N"}
+        assert b"CN=9014" in _upload(port, loud, mn=mn)
+        assert _upload(port, loud, mn="000000000000000000000000") == b""  # unknown MN: no reply
+        stats = running.app.state.services.extras  # the registry carries the listener's counters
+        assert "registry" in stats
+    engine = engine_from_url(served_settings.database_url)
+    with session_factory(engine)() as session:
+        reports = list(session.scalars(select(Report).order_by(Report.id)))
+    engine.dispose()
+    assert len(reports) == 2
+    first, second = reports
+    assert first.incident_id is None
+    assert first.measurements == [{"code": "w01009", "value": 0.5, "unit": "mg/L", "flag": "M"}]
+    assert "w21003=9.9mg/L(T)" in first.note
+    assert second.incident_id is not None
+    assert [m["code"] for m in second.measurements] == ["w21003"]
+    assert "w01010" in second.note
+    assert first.reporter == f"hj212:{station}"
+
+
+def test_metrics_show_the_listener(
+    served_settings: Settings, tmp_path: Path, data_dir: Path
+) -> None:
+    import httpx
+
+    _, mn = _station(data_dir)
+    with serving(served_settings, mail_dir=tmp_path / "mail") as running:
+        _upload(running.hj212_port, {"w21003-Rtd": "0.1"}, mn=mn)
+        time.sleep(0.2)
+        text = httpx.get(f"http://127.0.0.1:{running.http_port}/metrics", timeout=10).text
+    assert 'rivernotify_hj212_packets_total{outcome="handled"} 1.0' in text
+    assert "rivernotify_http_requests_total" in text
