@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from basins.model import Direction, TraceEntry
@@ -298,7 +298,15 @@ def _incident_for(
     ctx: EngineContext,
     now: datetime,
 ) -> tuple[Incident, bool]:
-    """Join the live incident that covers this report, or open one; True when opened."""
+    """Join the live incident that covers this report, or open one; True when opened.
+
+    Reports on one river are serialized (a transaction-scoped advisory lock on PostgreSQL;
+    on SQLite writers take the database lock at BEGIN IMMEDIATE), so two reports arriving
+    together cannot both open an incident.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"rivernotify:river:{located.reach.river}"
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
     incident = find_joinable(
         session,
         river=located.reach.river,

@@ -132,6 +132,30 @@ def test_bureau_without_contacts_is_reported_to_its_supervisor(
     assert rows[0].payload["unreachable_jurisdiction_id"] == "A2"
 
 
+def test_concurrent_reports_open_one_incident(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    """Reports arriving together on one river: one incident, the others join it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from notifier.db import session_factory
+
+    engine = seeded.kw["bind"]
+    writer = session_factory(engine.execution_options(sqlite_begin="IMMEDIATE"))
+
+    def one(reach: str) -> int | None:
+        with writer() as session, session.begin():
+            return submit_report(
+                session, _report(reach_id=reach), ctx=synthetic_ctx, now=NOW
+            ).incident_id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(one, ["r2", "r3", "r2", "r3", "r2", "r3"]))
+    assert len(set(ids)) == 1
+    with seeded() as session:
+        assert _count(session, Incident) == 1
+
+
 def test_reports_are_immutable(seeded: Factory, synthetic_ctx: EngineContext) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DatabaseError
