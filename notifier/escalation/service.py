@@ -22,6 +22,8 @@ from notifier.routing.policy import Policy
 
 
 def _states(session: Session) -> tuple[list[NoticeState], list[ClockState]]:
+    """What may be due, locked on PostgreSQL (SKIP LOCKED: two workers never act twice on
+    one notice; on SQLite the caller's BEGIN IMMEDIATE serializes them)."""
     notices = session.scalars(
         select(Notice)
         .join(Incident, Incident.id == Notice.incident_id)
@@ -30,6 +32,7 @@ def _states(session: Session) -> tuple[list[NoticeState], list[ClockState]]:
             Incident.ended_at.is_(None),
             Notice.status.in_(list(AWAITING_ACK)),
         )
+        .with_for_update(of=Notice, skip_locked=True)
     )
     clocks = session.scalars(
         select(StatutoryClock)
@@ -39,6 +42,7 @@ def _states(session: Session) -> tuple[list[NoticeState], list[ClockState]]:
             StatutoryClock.met_at.is_(None),
             StatutoryClock.warned_at.is_(None),
         )
+        .with_for_update(of=StatutoryClock, skip_locked=True)
     )
     return (
         [

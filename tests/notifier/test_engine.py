@@ -343,6 +343,32 @@ def test_due_actions_remind_escalate_and_are_idempotent(
         assert run_due_actions(session, policy=policy, now=later) == []
 
 
+def test_due_actions_from_two_workers_act_once(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from notifier.db import session_factory
+    from notifier.escalation.service import run_due_actions
+
+    _submit(seeded, synthetic_ctx)
+    engine = seeded.kw["bind"]
+    writer = session_factory(engine.execution_options(sqlite_begin="IMMEDIATE"))
+    at = NOW + timedelta(hours=5)
+
+    def one(_: int) -> int:
+        with writer() as session, session.begin():
+            return len(run_due_actions(session, policy=synthetic_ctx.policy, now=at))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        counts = list(pool.map(one, range(3)))
+    with seeded() as session:
+        notices = _count(session, Notice)
+        reminders = _count(session, OutboxMessage, OutboxMessage.kind == "reminder")
+    assert sum(counts) == 2 * notices + 1  # a reminder and an escalation each, one warning
+    assert reminders == notices + 1  # B1 has two contacts
+
+
 def test_follow_up_threads_and_end_of_alert(seeded: Factory, synthetic_ctx: EngineContext) -> None:
     result = _submit(seeded, synthetic_ctx)
     assert result.incident_id is not None
