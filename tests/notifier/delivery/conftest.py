@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from shapely.geometry import LineString, Point, box
-from sqlalchemy import Engine
 
 from notifier.delivery.context import Contact, MapGeometry, Measurement, MessageKind, NoticeContext
 from notifier.delivery.email import make_message_id
@@ -61,17 +59,3 @@ def notice_context(**overrides: Any) -> NoticeContext:
 @pytest.fixture
 def make_context() -> MakeContext:
     return notice_context
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    """A migrated SQLite database in a temporary directory."""
-    from notifier.db import engine_from_url
-    from notifier.migrate import upgrade
-
-    engine = engine_from_url(f"sqlite:///{tmp_path / 'delivery.db'}")
-    upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()

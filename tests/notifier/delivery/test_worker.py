@@ -65,12 +65,10 @@ def tick(worker: Worker) -> Any:
     return asyncio.run(worker.tick())
 
 
-def test_sends_records_and_marks_the_notice_sent(
-    sqlite_engine: Engine, smtp_server: SmtpServer
-) -> None:
-    seeded = seed_incident(sqlite_engine)
-    ids = add_outbox(sqlite_engine, seeded, count=3)
-    summary = tick(make_worker(sqlite_engine, Clock(T0), port=smtp_server.port))
+def test_sends_records_and_marks_the_notice_sent(db: Engine, smtp_server: SmtpServer) -> None:
+    seeded = seed_incident(db)
+    ids = add_outbox(db, seeded, count=3)
+    summary = tick(make_worker(db, Clock(T0), port=smtp_server.port))
     assert summary.sent == 3
     received = smtp_server.wait_for(3)
     assert sorted(m.message_id for m in received) == sorted(ids)
@@ -84,31 +82,26 @@ def test_sends_records_and_marks_the_notice_sent(
     assert link.startswith("https://notify.example/ack/")
     token = link.rsplit("/", 1)[1]
     assert read_ack_token(token, secret_key=SECRET) == seeded.notice_id
-    rows = outbox_rows(sqlite_engine)
+    rows = outbox_rows(db)
     assert {(r.status, r.attempts, r.sent_at) for r in rows} == {("sent", 1, T0)}
     assert all(r.leased_by is None for r in rows)
-    assert [(a.result, a.channel) for a in attempts(sqlite_engine)] == [("sent", "email")] * 3
-    assert all(a.server_reply and "OK queued" in a.server_reply for a in attempts(sqlite_engine))
-    with Session(sqlite_engine) as session:
+    assert [(a.result, a.channel) for a in attempts(db)] == [("sent", "email")] * 3
+    assert all(a.server_reply and "OK queued" in a.server_reply for a in attempts(db))
+    with Session(db) as session:
         notice = session.get(Notice, seeded.notice_id)
         assert notice is not None
         assert notice.status is NoticeStatus.SENT and notice.sent_at == T0
-    assert (
-        tick(make_worker(sqlite_engine, Clock(T0 + timedelta(hours=1)), port=smtp_server.port))
-        is None
-    )
+    assert tick(make_worker(db, Clock(T0 + timedelta(hours=1)), port=smtp_server.port)) is None
 
 
-def test_451_first_then_delivered_once_after_a_retry(
-    sqlite_engine: Engine, smtp_server: SmtpServer
-) -> None:
-    seeded = seed_incident(sqlite_engine)
-    [message_id] = add_outbox(sqlite_engine, seeded)
+def test_451_first_then_delivered_once_after_a_retry(db: Engine, smtp_server: SmtpServer) -> None:
+    seeded = seed_incident(db)
+    [message_id] = add_outbox(db, seeded)
     smtp_server.fail_next(1, "451 4.7.1 greylisted")
     clock = Clock(T0)
-    worker = make_worker(sqlite_engine, clock, port=smtp_server.port)
+    worker = make_worker(db, clock, port=smtp_server.port)
     assert tick(worker).retried == 1
-    [row] = outbox_rows(sqlite_engine)
+    [row] = outbox_rows(db)
     assert (row.status, row.attempts, row.last_error) == ("pending", 1, "451 4.7.1 greylisted")
     assert row.next_attempt_at == T0 + timedelta(seconds=1)  # base delay, no jitter
     clock.advance(0.5)
@@ -116,20 +109,20 @@ def test_451_first_then_delivered_once_after_a_retry(
     clock.advance(0.5)
     assert tick(worker).sent == 1
     assert smtp_server.message_id_counts() == {message_id: 1}
-    assert [a.result for a in attempts(sqlite_engine)] == ["temporary_failure", "sent"]
+    assert [a.result for a in attempts(db)] == ["temporary_failure", "sent"]
 
 
 def test_550_fails_and_escalates_to_the_supervisor_by_webhook(
-    sqlite_engine: Engine, smtp_server: SmtpServer, webhook_server: WebhookServer
+    db: Engine, smtp_server: SmtpServer, webhook_server: WebhookServer
 ) -> None:
-    seeded = seed_incident(sqlite_engine, province_webhook=webhook_server.url("/province"))
-    add_outbox(sqlite_engine, seeded, recipient="gone@140700.example")
+    seeded = seed_incident(db, province_webhook=webhook_server.url("/province"))
+    add_outbox(db, seeded, recipient="gone@140700.example")
     smtp_server.reject_recipient("gone@140700.example", "550 5.1.1 user unknown")
     clock = Clock(T0)
-    worker = make_worker(sqlite_engine, clock, port=smtp_server.port)
+    worker = make_worker(db, clock, port=smtp_server.port)
     summary = tick(worker)
     assert (summary.failed, summary.escalated) == (1, 1)
-    failed, report = outbox_rows(sqlite_engine)
+    failed, report = outbox_rows(db)
     assert (failed.status, failed.attempts) == ("failed", 1)
     assert failed.last_error is not None and "550 5.1.1 user unknown" in failed.last_error
     assert (report.kind, report.channel, report.status) == (
@@ -140,7 +133,7 @@ def test_550_fails_and_escalates_to_the_supervisor_by_webhook(
     assert report.recipient == webhook_server.url("/province")
     assert report.payload["about_jurisdiction_id"] == RECIPIENT
     assert report.payload["recipient_jurisdiction_id"] == PROVINCE
-    assert [a.result for a in attempts(sqlite_engine)] == ["permanent_failure"]
+    assert [a.result for a in attempts(db)] == ["permanent_failure"]
 
     assert tick(worker).sent == 1  # the report itself goes out on the next round
     [request] = webhook_server.received()
@@ -161,12 +154,12 @@ def test_550_fails_and_escalates_to_the_supervisor_by_webhook(
 
 
 def test_550_escalates_by_email_when_the_supervisor_has_no_webhook(
-    sqlite_engine: Engine, smtp_server: SmtpServer
+    db: Engine, smtp_server: SmtpServer
 ) -> None:
-    seeded = seed_incident(sqlite_engine)
-    add_outbox(sqlite_engine, seeded, recipient="gone@140700.example")
+    seeded = seed_incident(db)
+    add_outbox(db, seeded, recipient="gone@140700.example")
     smtp_server.reject_recipient("gone@140700.example")
-    worker = make_worker(sqlite_engine, Clock(T0), port=smtp_server.port)
+    worker = make_worker(db, Clock(T0), port=smtp_server.port)
     tick(worker)
     tick(worker)
     [mail] = smtp_server.wait_for(1)
@@ -174,26 +167,26 @@ def test_550_escalates_by_email_when_the_supervisor_has_no_webhook(
     assert mail.message["Subject"].startswith("【投递失败】")
     assert "晋中市生态环境局" in mail.message.get_body(("plain",)).get_content()
     # A failed failure report is not escalated again (no loops).
-    rows = outbox_rows(sqlite_engine)
+    rows = outbox_rows(db)
     assert [r.kind for r in rows] == ["notice", "delivery_failure"]
 
 
 def test_server_down_then_up_everything_goes_out_within_a_minute(
-    sqlite_engine: Engine, smtp_server: SmtpServer
+    db: Engine, smtp_server: SmtpServer
 ) -> None:
-    seeded = seed_incident(sqlite_engine)
-    ids = add_outbox(sqlite_engine, seeded, count=5)
+    seeded = seed_incident(db)
+    ids = add_outbox(db, seeded, count=5)
     smtp_server.stop()
     clock = Clock(T0)
-    worker = make_worker(sqlite_engine, clock, port=smtp_server.port)
+    worker = make_worker(db, clock, port=smtp_server.port)
     while clock.now < T0 + timedelta(minutes=10):  # ten minutes of outage, a tick every 5 s
         tick(worker)
         clock.advance(5)
     assert smtp_server.messages == []
-    assert all(r.status == "pending" and r.attempts > 5 for r in outbox_rows(sqlite_engine))
+    assert all(r.status == "pending" and r.attempts > 5 for r in outbox_rows(db))
     smtp_server.start()
     recovered = clock.now
-    while any(r.status != "sent" for r in outbox_rows(sqlite_engine)):
+    while any(r.status != "sent" for r in outbox_rows(db)):
         clock.advance(1)
         tick(worker)
         assert clock.now - recovered <= timedelta(seconds=31)
@@ -201,30 +194,28 @@ def test_server_down_then_up_everything_goes_out_within_a_minute(
 
 
 def test_a_server_that_never_answers_times_out_then_retries(
-    sqlite_engine: Engine, silent_smtp_server: SilentServer, smtp_server: SmtpServer
+    db: Engine, silent_smtp_server: SilentServer, smtp_server: SmtpServer
 ) -> None:
-    seeded = seed_incident(sqlite_engine)
-    [message_id] = add_outbox(sqlite_engine, seeded)
+    seeded = seed_incident(db)
+    [message_id] = add_outbox(db, seeded)
     clock = Clock(T0)
-    silent = make_worker(sqlite_engine, clock, port=silent_smtp_server.port, smtp_timeout_s=0.3)
+    silent = make_worker(db, clock, port=silent_smtp_server.port, smtp_timeout_s=0.3)
     assert tick(silent).retried == 1
-    [row] = outbox_rows(sqlite_engine)
+    [row] = outbox_rows(db)
     assert row.status == "pending" and row.last_error is not None and "timed out" in row.last_error
     clock.advance(1)
-    assert tick(make_worker(sqlite_engine, clock, port=smtp_server.port)).sent == 1
+    assert tick(make_worker(db, clock, port=smtp_server.port)).sent == 1
     assert smtp_server.message_id_counts() == {message_id: 1}
 
 
 def test_an_expired_lease_is_taken_again_with_the_same_message_id(
-    sqlite_engine: Engine, smtp_server: SmtpServer
+    db: Engine, smtp_server: SmtpServer
 ) -> None:
-    seeded = seed_incident(sqlite_engine)
-    [message_id] = add_outbox(sqlite_engine, seeded)
-    [claimed] = claim_due(
-        sqlite_engine, worker_id="dead", now=T0, lease=timedelta(seconds=60), limit=10
-    )
+    seeded = seed_incident(db)
+    [message_id] = add_outbox(db, seeded)
+    [claimed] = claim_due(db, worker_id="dead", now=T0, lease=timedelta(seconds=60), limit=10)
     clock = Clock(T0 + timedelta(seconds=30))
-    worker = make_worker(sqlite_engine, clock, port=smtp_server.port)
+    worker = make_worker(db, clock, port=smtp_server.port)
     assert tick(worker) is None  # still leased by the (dead) worker
     clock.advance(31)
     assert tick(worker).sent == 1
@@ -232,7 +223,7 @@ def test_an_expired_lease_is_taken_again_with_the_same_message_id(
     assert claimed.message_id == message_id
 
     # The dead worker wakes up and reports a failure: it no longer holds the lease.
-    with Session(sqlite_engine) as session, session.begin():
+    with Session(db) as session, session.begin():
         summary = record_deliveries(
             session,
             [Delivery(claimed, temporary("late"), T0)],
@@ -242,46 +233,46 @@ def test_an_expired_lease_is_taken_again_with_the_same_message_id(
             rand=lambda: 0.0,
         )
     assert summary.lease_lost == 1
-    assert outbox_rows(sqlite_engine)[0].status == "sent"
+    assert outbox_rows(db)[0].status == "sent"
 
 
-def test_two_claims_never_overlap(sqlite_engine: Engine) -> None:
-    seeded = seed_incident(sqlite_engine)
-    add_outbox(sqlite_engine, seeded, count=10)
+def test_two_claims_never_overlap(db: Engine) -> None:
+    seeded = seed_incident(db)
+    add_outbox(db, seeded, count=10)
     lease = timedelta(seconds=60)
-    first = claim_due(sqlite_engine, worker_id="a", now=T0, lease=lease, limit=6)
-    second = claim_due(sqlite_engine, worker_id="b", now=T0, lease=lease, limit=6)
+    first = claim_due(db, worker_id="a", now=T0, lease=lease, limit=6)
+    second = claim_due(db, worker_id="b", now=T0, lease=lease, limit=6)
     assert len(first) == 6 and len(second) == 4
     assert not {m.id for m in first} & {m.id for m in second}
 
 
-def test_webhook_rows_go_to_the_robot(sqlite_engine: Engine, webhook_server: WebhookServer) -> None:
-    seeded = seed_incident(sqlite_engine, exercise=True)
+def test_webhook_rows_go_to_the_robot(db: Engine, webhook_server: WebhookServer) -> None:
+    seeded = seed_incident(db, exercise=True)
     add_outbox(
-        sqlite_engine,
+        db,
         seeded,
         channel="webhook",
         webhook_format="wecom",
         recipient=webhook_server.url("/cgi-bin/webhook/send?key=k"),
     )
-    assert tick(make_worker(sqlite_engine, Clock(T0), port=None)).sent == 1
+    assert tick(make_worker(db, Clock(T0), port=None)).sent == 1
     [request] = webhook_server.received()
     content = request.json()["markdown"]["content"]
     assert content.startswith("### 【演练】【跨界水污染通报】汾河")
 
 
-def test_emails_wait_when_no_smtp_server_is_configured(sqlite_engine: Engine) -> None:
-    seeded = seed_incident(sqlite_engine)
-    add_outbox(sqlite_engine, seeded)
-    assert tick(make_worker(sqlite_engine, Clock(T0), port=None)).retried == 1
-    assert outbox_rows(sqlite_engine)[0].status == "pending"
+def test_emails_wait_when_no_smtp_server_is_configured(db: Engine) -> None:
+    seeded = seed_incident(db)
+    add_outbox(db, seeded)
+    assert tick(make_worker(db, Clock(T0), port=None)).retried == 1
+    assert outbox_rows(db)[0].status == "pending"
 
 
-def test_run_worker_loop_delivers_and_stops(sqlite_engine: Engine, smtp_server: SmtpServer) -> None:
-    seeded = seed_incident(sqlite_engine)
-    ids = add_outbox(sqlite_engine, seeded, count=4, due=datetime.now(UTC) - timedelta(seconds=1))
+def test_run_worker_loop_delivers_and_stops(db: Engine, smtp_server: SmtpServer) -> None:
+    seeded = seed_incident(db)
+    ids = add_outbox(db, seeded, count=4, due=datetime.now(UTC) - timedelta(seconds=1))
     settings = Settings(
-        database_url=str(sqlite_engine.url),
+        database_url=str(db.url),
         smtp_host="127.0.0.1",
         smtp_port=smtp_server.port,
         worker_poll_s=0.05,
@@ -294,7 +285,7 @@ def test_run_worker_loop_delivers_and_stops(sqlite_engine: Engine, smtp_server: 
             run_worker(
                 settings,
                 stop_event=stop,
-                engine=sqlite_engine,
+                engine=db,
                 due=lambda session, now: ticks.append(now),
             )
         )
@@ -312,5 +303,5 @@ def test_run_worker_loop_delivers_and_stops(sqlite_engine: Engine, smtp_server: 
     assert not thread.is_alive()
     assert sorted(smtp_server.message_id_counts()) == sorted(ids)
     assert ticks  # the engine's due actions ran in the loop
-    with Session(sqlite_engine) as session:
+    with Session(db) as session:
         assert session.scalar(select(Notice.status)) is NoticeStatus.SENT
