@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from uvicorn import Server as uvicornServer
 
 from api.deps import Services
+from api.hj212.listener import Hj212Server
 from notifier.settings import EXAMPLE_SECRET, PROJECT_ROOT, Settings
 
 log = logging.getLogger("rivernotify.serve")
@@ -109,12 +110,7 @@ async def _serve(
     mail_dir: Path,
     started: asyncio.Future[Running] | None,
 ) -> None:
-    from api.cli.worker import due_hook
-    from api.hj212.listener import Hj212Server
-    from api.hj212.metrics import Hj212Collector
-    from api.ingest import hj212_handler
     from notifier.delivery.sink import start_sink_if_needed
-    from notifier.delivery.worker import run_worker
 
     settings, sink = start_sink_if_needed(settings, directory=mail_dir)
     tasks: list[asyncio.Task[None]] = []
@@ -123,25 +119,12 @@ async def _serve(
         app = build_app(settings)
         services: Services = app.state.services
         await asyncio.to_thread(services.context)  # the network and its trace index, once
-        listener = Hj212Server(
-            hj212_handler(services), host=settings.host, port=settings.hj212_port
-        )
-        await listener.start()
-        registry = services.extras.get("registry")
-        if registry is not None:
-            registry.register(Hj212Collector(listener.stats))
-        worker = run_worker(
-            settings, stop_event=stop, engine=services.engine, due=due_hook(settings)
-        )
-        tasks.append(asyncio.create_task(worker))
+        listener = await _start_listener(services, settings)
+        tasks.append(asyncio.create_task(_worker(services, settings, stop)))
         server, http = await _start_http(app, settings)
         tasks.append(http)
-        running = Running(
-            app,
-            _bound_port(server, settings.port),
-            listener.port,
-            (sink.host, sink.port) if sink is not None else None,
-        )
+        smtp = (sink.host, sink.port) if sink is not None else None
+        running = Running(app, _bound_port(server, settings.port), listener.port, smtp)
         log.info(
             "rivernotify serving: HTTP %s:%d, HJ 212 %s:%d, mail %s",
             settings.host,
@@ -167,6 +150,28 @@ async def _serve(
             await listener.close()
         if sink is not None:
             sink.stop()
+
+
+async def _start_listener(services: Services, settings: Settings) -> Hj212Server:
+    """The HJ 212 listener, its counters exported with the app's metrics."""
+    from api.hj212.listener import Hj212Server
+    from api.hj212.metrics import Hj212Collector
+    from api.ingest import hj212_handler
+
+    listener = Hj212Server(hj212_handler(services), host=settings.host, port=settings.hj212_port)
+    await listener.start()
+    registry = services.extras.get("registry")
+    if registry is not None:
+        registry.register(Hj212Collector(listener.stats))
+    return listener
+
+
+async def _worker(services: Services, settings: Settings, stop: asyncio.Event) -> None:
+    """The delivery worker with the engine's reminders and escalations on each round."""
+    from api.cli.worker import due_hook
+    from notifier.delivery.worker import run_worker
+
+    await run_worker(settings, stop_event=stop, engine=services.engine, due=due_hook(settings))
 
 
 async def _start_http(app: FastAPI, settings: Settings) -> tuple[uvicornServer, asyncio.Task[None]]:

@@ -3,6 +3,7 @@ database and the network's polygons)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -50,26 +51,30 @@ def _geometries(services: ServicesDep, incident: Incident, jids: list[str]) -> l
     return areas
 
 
-def cap_incident(session: Session, services: ServicesDep, incident: Incident) -> CapIncident:
-    notices = list(
-        session.execute(
-            select(Notice, Bureau)
-            .join(Bureau, Bureau.jurisdiction_id == Notice.jurisdiction_id)
-            .where(Notice.incident_id == incident.id)
-            .order_by(Notice.position)
-        )
+@dataclass(frozen=True, slots=True)
+class _Story:
+    """What the CAP messages are made of, read from the tables."""
+
+    notices: list[tuple[Notice, Bureau]]
+    origin: Bureau | None
+    first: Report | None
+    follow_ups: list[FollowUp]
+    acks: list[tuple[Acknowledgement, str, str]]
+
+
+def _story(session: Session, incident: Incident) -> _Story:
+    notices = session.execute(
+        select(Notice, Bureau)
+        .join(Bureau, Bureau.jurisdiction_id == Notice.jurisdiction_id)
+        .where(Notice.incident_id == incident.id)
+        .order_by(Notice.position)
     )
-    origin = session.get(Bureau, incident.origin_jurisdiction_id)
-    origin_name = origin.name_zh if origin is not None else incident.origin_jurisdiction_id
     first = session.scalars(
         select(Report).where(Report.incident_id == incident.id).order_by(Report.id).limit(1)
     ).first()
-    follow_ups = list(
-        session.scalars(
-            select(FollowUp).where(FollowUp.incident_id == incident.id).order_by(FollowUp.id)
-        )
+    follow_ups = session.scalars(
+        select(FollowUp).where(FollowUp.incident_id == incident.id).order_by(FollowUp.id)
     )
-    ends = [f for f in follow_ups if f.kind is FollowUpKind.END_OF_ALERT]
     acks = session.execute(
         select(Acknowledgement, Notice.jurisdiction_id, Bureau.name_zh)
         .join(Notice, Notice.id == Acknowledgement.notice_id)
@@ -77,28 +82,39 @@ def cap_incident(session: Session, services: ServicesDep, incident: Incident) ->
         .where(Notice.incident_id == incident.id)
         .order_by(Acknowledgement.at)
     )
+    return _Story(
+        notices=[(n, b) for n, b in notices],
+        origin=session.get(Bureau, incident.origin_jurisdiction_id),
+        first=first,
+        follow_ups=list(follow_ups),
+        acks=[(a, jid, name) for a, jid, name in acks],
+    )
+
+
+def cap_incident(session: Session, services: ServicesDep, incident: Incident) -> CapIncident:
+    story = _story(session, incident)
+    origin = story.origin
+    origin_name = origin.name_zh if origin is not None else incident.origin_jurisdiction_id
+    first = story.first
+    ends = [f for f in story.follow_ups if f.kind is FollowUpKind.END_OF_ALERT]
     measured = ", ".join(
         f"{m['code']}={m['value']} {m['unit']}" for m in (first.measurements if first else [])
     )
-    public = (
-        services.settings.public_url or f"http://{services.settings.host}:{services.settings.port}"
-    )
-    jids = list(
-        dict.fromkeys([incident.origin_jurisdiction_id, *(n.jurisdiction_id for n, _ in notices)])
-    )
+    settings = services.settings
+    public = settings.public_url or f"http://{settings.host}:{settings.port}"
+    parties = [incident.origin_jurisdiction_id, *(n.jurisdiction_id for n, _ in story.notices)]
+    river = incident.river
     return CapIncident(
         incident_id=str(incident.id),
         sender=cap_sender(incident.origin_jurisdiction_id),
-        sender_name=CapText(origin_name, origin.name_en or origin_name if origin else origin_name),
-        sent=min([incident.opened_at, *(n.created_at for n, _ in notices)]),
+        sender_name=CapText(origin_name, (origin.name_en if origin else "") or origin_name),
+        sent=min([incident.opened_at, *(n.created_at for n, _ in story.notices)]),
         grade=incident.effective_grade.value,
         drill=incident.exercise,
-        headline=CapText(
-            f"{incident.river}跨界水污染通报", f"Cross-boundary pollution on {incident.river}"
-        ),
+        headline=CapText(f"{river}跨界水污染通报", f"Cross-boundary pollution on {river}"),
         description=CapText(
-            f"{origin_name}报告{incident.river}水质异常：{measured or '见事件详情'}",
-            f"Anomaly reported on {incident.river} by {incident.origin_jurisdiction_id}: "
+            f"{origin_name}报告{river}水质异常：{measured or '见事件详情'}",
+            f"Anomaly reported on {river} by {incident.origin_jurisdiction_id}: "
             f"{measured or 'see the incident'}",
         ),
         instruction=CapText(
@@ -106,16 +122,16 @@ def cap_incident(session: Session, services: ServicesDep, incident: Incident) ->
             "Acknowledge this notice, step up monitoring downstream and prepare to respond",
         ),
         web=f"{public.rstrip('/')}/api/v1/incidents/{incident.id}",
-        areas=tuple(_geometries(services, incident, jids)),
+        areas=tuple(_geometries(services, incident, list(dict.fromkeys(parties)))),
         updates=tuple(
             CapUpdate(sent=f.at, text=CapText(f.text, f.text))
-            for f in follow_ups
+            for f in story.follow_ups
             if f.kind is FollowUpKind.FOLLOW_UP
         ),
         end=CapEnd(sent=ends[0].at, reason=CapText(ends[0].text, ends[0].text)) if ends else None,
         acks=tuple(
             CapAck(sent=a.at, sender=cap_sender(jid), bureau=name, note=a.note)
-            for a, jid, name in acks
+            for a, jid, name in story.acks
         ),
         onset=first.observed_at if first else None,
     )

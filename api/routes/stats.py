@@ -60,6 +60,39 @@ def _minutes(values: list[float]) -> tuple[float | None, float | None]:
     return round(statistics.median(values), 2), round(p90, 2)
 
 
+Delays = dict[str, dict[str, list[float | None]]]  # period -> bureau -> minutes (None: no ack)
+
+
+def _period_stats(
+    key: str, incidents: int, delays: dict[str, list[float | None]], names: dict[str, str]
+) -> PeriodStats:
+    bureaus, every = [], []
+    for jid, minutes in sorted(delays.items()):
+        done = [d for d in minutes if d is not None]
+        every += done
+        median, p90 = _minutes(done)
+        bureaus.append(
+            BureauStats(
+                jurisdiction_id=jid,
+                bureau=names[jid],
+                notices=len(minutes),
+                acknowledged=len(done),
+                median_ack_minutes=median,
+                p90_ack_minutes=p90,
+            )
+        )
+    median, p90 = _minutes(every)
+    return PeriodStats(
+        period=key,
+        incidents=incidents,
+        notices=sum(b.notices for b in bureaus),
+        acknowledged=len(every),
+        median_ack_minutes=median,
+        p90_ack_minutes=p90,
+        bureaus=bureaus,
+    )
+
+
 def compute_stats(
     session: Session,
     *,
@@ -69,9 +102,11 @@ def compute_stats(
     until: datetime | None,
     exercise: bool,
 ) -> list[PeriodStats]:
-    incidents = select(Incident).where(Incident.exercise == exercise)
+    """Incidents by when they opened, notices by when they were created; only what
+    ``visible`` covers (None: everything)."""
+    incidents = select(Incident.opened_at).where(Incident.exercise == exercise)
     notices = (
-        select(Notice, Bureau.name_zh, Incident.opened_at)
+        select(Notice, Bureau.name_zh)
         .join(Bureau, Bureau.jurisdiction_id == Notice.jurisdiction_id)
         .join(Incident, Incident.id == Notice.incident_id)
         .where(Incident.exercise == exercise)
@@ -88,47 +123,20 @@ def compute_stats(
     if until is not None:
         incidents = incidents.where(Incident.opened_at < until)
         notices = notices.where(Notice.created_at < until)
-    incident_count: dict[str, int] = defaultdict(int)
-    for incident in session.scalars(incidents):
-        incident_count[period_key(incident.opened_at, period)] += 1
-    per_bureau: dict[str, dict[str, list[float | None]]] = defaultdict(lambda: defaultdict(list))
+    counts: dict[str, int] = defaultdict(int)
+    for opened_at in session.scalars(incidents):
+        counts[period_key(opened_at, period)] += 1
+    delays: Delays = defaultdict(lambda: defaultdict(list))
     names: dict[str, str] = {}
-    for notice, name, _opened in session.execute(notices):
-        key = period_key(notice.created_at, period)
+    for notice, name in session.execute(notices):
         names[notice.jurisdiction_id] = name
         ack = notice.acknowledged_at
-        delay = (ack - notice.created_at).total_seconds() / 60 if ack is not None else None
-        per_bureau[key][notice.jurisdiction_id].append(delay)
-    result = []
-    for key in sorted(set(incident_count) | set(per_bureau)):
-        bureaus, every = [], []
-        for jid, delays in sorted(per_bureau[key].items()):
-            done = [d for d in delays if d is not None]
-            every += done
-            median, p90 = _minutes(done)
-            bureaus.append(
-                BureauStats(
-                    jurisdiction_id=jid,
-                    bureau=names[jid],
-                    notices=len(delays),
-                    acknowledged=len(done),
-                    median_ack_minutes=median,
-                    p90_ack_minutes=p90,
-                )
-            )
-        median, p90 = _minutes(every)
-        result.append(
-            PeriodStats(
-                period=key,
-                incidents=incident_count.get(key, 0),
-                notices=sum(b.notices for b in bureaus),
-                acknowledged=len(every),
-                median_ack_minutes=median,
-                p90_ack_minutes=p90,
-                bureaus=bureaus,
-            )
-        )
-    return result
+        minutes = (ack - notice.created_at).total_seconds() / 60 if ack is not None else None
+        delays[period_key(notice.created_at, period)][notice.jurisdiction_id].append(minutes)
+    return [
+        _period_stats(key, counts.get(key, 0), delays[key], names)
+        for key in sorted(set(counts) | set(delays))
+    ]
 
 
 def stats_csv(periods: list[PeriodStats]) -> str:

@@ -45,24 +45,9 @@ def add_user(
     display_name: str = "",
 ) -> User:
     """A new account; every problem with the input is reported at once."""
-    problems: list[str] = []
-    if not USERNAME.fullmatch(username):
-        problems.append(
-            "用户名须为 2-64 个字母、数字或 _.@- / username must be 2-64 letters, digits or _.@-"
-        )
-    elif session.scalars(select(User).where(User.username == username)).first() is not None:
-        problems.append(f"用户名已存在 / username {username!r} is taken")
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        problems.append(
-            f"密码长度须为 {MIN_PASSWORD}-{MAX_PASSWORD} / password must be "
-            f"{MIN_PASSWORD}-{MAX_PASSWORD} characters"
-        )
-    if role not in set(Role):
-        problems.append(f"未知角色 / unknown role {role!r} (bureau, supervisor, admin)")
-    if session.get(Bureau, jurisdiction_id) is None:
-        problems.append(
-            f"未知单位 / unknown bureau {jurisdiction_id!r} (run `rivernotify db upgrade` first?)"
-        )
+    problems = _user_problems(
+        session, username=username, password=password, jurisdiction_id=jurisdiction_id, role=role
+    )
     if problems:
         raise EngineError(problems)
     user = User(
@@ -86,6 +71,30 @@ def add_user(
         after={"username": username, "jurisdiction_id": jurisdiction_id, "role": str(role)},
     )
     return user
+
+
+def _user_problems(
+    session: Session, *, username: str, password: str, jurisdiction_id: str, role: Role | str
+) -> list[str]:
+    problems: list[str] = []
+    if not USERNAME.fullmatch(username):
+        problems.append(
+            "用户名须为 2-64 个字母、数字或 _.@- / username must be 2-64 letters, digits or _.@-"
+        )
+    elif session.scalars(select(User).where(User.username == username)).first() is not None:
+        problems.append(f"用户名已存在 / username {username!r} is taken")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        problems.append(
+            f"密码长度须为 {MIN_PASSWORD}-{MAX_PASSWORD} / password must be "
+            f"{MIN_PASSWORD}-{MAX_PASSWORD} characters"
+        )
+    if role not in set(Role):
+        problems.append(f"未知角色 / unknown role {role!r} (bureau, supervisor, admin)")
+    if session.get(Bureau, jurisdiction_id) is None:
+        problems.append(
+            f"未知单位 / unknown bureau {jurisdiction_id!r} (run `rivernotify db upgrade` first?)"
+        )
+    return problems
 
 
 @dataclass(frozen=True, slots=True)
