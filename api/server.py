@@ -84,7 +84,43 @@ class Running:
     smtp: tuple[str, int] | None
 
 
-async def serve(
+def serve(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    hj212_port: int | None = None,
+) -> int:
+    """Run everything until SIGTERM or Ctrl-C (the blocking entry of `rivernotify serve` and
+    `rivernotify run`). Refusals come back as :class:`api.cli.errors.UserError`."""
+    import signal
+
+    from api.cli.errors import UserError
+
+    update = {
+        name: value
+        for name, value in (("host", host), ("port", port), ("hj212_port", hj212_port))
+        if value is not None
+    }
+    settings = settings.model_copy(update=update) if update else settings
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve_until(settings, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except ServeError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:  # a port in use, say
+        raise UserError(f"无法启动 / cannot start: {exc}") from None
+    return 0
+
+
+async def serve_until(
     settings: Settings,
     *,
     stop: asyncio.Event,
@@ -118,6 +154,7 @@ async def _serve(
     try:
         app = build_app(settings)
         services: Services = app.state.services
+        app.state.mail_sink = sink  # the web pages show what the sink received
         await asyncio.to_thread(services.context)  # the network and its trace index, once
         listener = await _start_listener(services, settings)
         tasks.append(asyncio.create_task(_worker(services, settings, stop)))

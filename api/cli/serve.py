@@ -9,9 +9,7 @@ sink (files in var/mail/).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 from typing import Any
 
 from api.cli.errors import UserError
@@ -46,23 +44,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from api.server import ServeError, serve
+    from api.server import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = settings_from(args)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(settings, stop=stop)
-
-    try:
-        asyncio.run(main())
-    except ServeError as exc:
-        raise UserError(str(exc)) from None
-    except OSError as exc:  # a port in use, say
-        raise UserError(f"无法启动 / cannot start: {exc}") from None
-    return 0
+    return serve(settings)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from api.server import Running, serve
+from api.server import Running, serve_until
 from notifier.settings import Settings
 
 
@@ -27,7 +27,7 @@ def serving(settings: Settings, *, mail_dir: Path, timeout_s: float = 60.0) -> I
             ready.set()
 
         started.add_done_callback(report)
-        await serve(settings, stop=stop, mail_dir=mail_dir, started=started)
+        await serve_until(settings, stop=stop, mail_dir=mail_dir, started=started)
 
     def run() -> None:
         try:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from api.cli import main
 from api.hj212.codec import encode_packet
-from api.server import ServeError, check_settings, serve
+from api.server import ServeError, check_settings, serve_until
 from notifier.settings import EXAMPLE_SECRET, Settings
 from tests.api.serving import serving
 
@@ -52,7 +52,7 @@ def test_serve_cli_refuses_the_example_secret_in_production(
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", port=0, hj212_port=0)
     with pytest.raises(ServeError, match="db upgrade"):
-        asyncio.run(serve(settings, stop=asyncio.Event(), mail_dir=tmp_path / "mail"))
+        asyncio.run(serve_until(settings, stop=asyncio.Event(), mail_dir=tmp_path / "mail"))
 
 
 def _upload(port: int, cp: dict[str, str], *, mn: str) -> bytes:
@@ -150,3 +150,63 @@ def test_metrics_show_the_listener(
         text = httpx.get(f"http://127.0.0.1:{running.http_port}/metrics", timeout=10).text
     assert 'rivernotify_hj212_packets_total{outcome="handled"} 1.0' in text
     assert "rivernotify_http_requests_total" in text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_command_serves_and_stops_on_sigterm(
+    api_template: Path, tmp_path: Path, data_dir: Path
+) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    database = tmp_path / "rn.db"
+    shutil.copy(api_template, database)
+    port, hj212 = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "RIVERNOTIFY_DATABASE_URL": f"sqlite:///{database}",
+        "RIVERNOTIFY_NETWORK_DIR": str(data_dir),
+        "RIVERNOTIFY_SECRET_KEY": "subprocess-secret-0123456789",
+    }
+    env.pop("RIVERNOTIFY_SMTP_HOST", None)
+    script = Path(sys.executable).parent / "rivernotify"
+    if not script.is_file():
+        pytest.skip(f"console script not installed at {script}")
+    command = [str(script), "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--hj212-port", str(hj212)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready = False
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            if ready:
+                break
+            time.sleep(0.3)
+        assert ready, process.stdout.read().decode() if process.stdout else "no output"
+        with socket.create_connection(("127.0.0.1", hj212), timeout=5):
+            pass  # the HJ 212 listener is up too
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
