@@ -7,6 +7,7 @@ The river network is loaded on first use and kept (``Services.context``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -233,8 +234,17 @@ Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
-def verify_station(session: Session, *, station_id: str | None, key: str) -> Principal:
-    """A station key proves only its own station."""
+KEY_CACHE_SIZE = 1024
+
+
+def verify_station(
+    session: Session, *, station_id: str | None, key: str, services: Services | None = None
+) -> Principal:
+    """A station key proves only its own station.
+
+    argon2 is slow on purpose; a station that reports every minute would pay for it every
+    time, so keys already verified are remembered (by a SHA-256 of the key, together with the
+    stored hash, so that issuing a new key forgets the old one)."""
     from notifier.stations.models import Station
     from notifier.stations.service import verify_api_key
 
@@ -245,10 +255,21 @@ def verify_station(session: Session, *, station_id: str | None, key: str) -> Pri
             field="station_id",
         )
     station = session.get(Station, station_id)
-    if station is None or len(key) > 256 or not verify_api_key(station, key):
-        raise forbidden(
-            "站点密钥与站点不符", "the key is not this station's key", field="X-API-Key"
-        )
+    refused = forbidden(
+        "站点密钥与站点不符", "the key is not this station's key", field="X-API-Key"
+    )
+    if station is None or not station.api_key_hash or len(key) > 256:
+        raise refused
+    cache: dict[tuple[str, str, str], bool] = (
+        services.extras.setdefault("verified_keys", {}) if services is not None else {}
+    )
+    memo = (station_id, station.api_key_hash, hashlib.sha256(key.encode()).hexdigest())
+    if memo not in cache:
+        if not verify_api_key(station, key):
+            raise refused
+        if len(cache) >= KEY_CACHE_SIZE:
+            cache.clear()
+        cache[memo] = True
     return Principal(
         name=f"station:{station.station_id}",
         jurisdiction_id=station.operator_id,

@@ -74,7 +74,7 @@ def post_report(
     if user is not None:
         caller = user
     elif key is not None:
-        caller = verify_station(session, station_id=body.station_id, key=key)
+        caller = verify_station(session, station_id=body.station_id, key=key, services=services)
     else:
         raise unauthenticated("请提供站点密钥或登录", "give a station key (X-API-Key) or sign in")
     data = ReportInput(

@@ -104,15 +104,9 @@ def api_settings(tmp_path: Path, api_template: Path) -> Settings:
 
 def build_app(settings: Settings, ctx: EngineContext) -> FastAPI:
     """The app exactly as ``create_app`` builds it, with the synthetic network preset."""
-    try:
-        from api.app import create_app
-    except ImportError:  # pragma: no cover - before api/app.py landed
-        from api.routes import install_api
+    from api.server import build_app as build
 
-        app = FastAPI()
-        install_api(app, settings)
-    else:
-        app = create_app(settings)
+    app = build(settings)
     app.state.services.preset_context = ctx
     return app
 

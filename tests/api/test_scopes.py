@@ -222,3 +222,18 @@ def test_sign_in_refuses_a_wrong_password(client: TestClient) -> None:
         )
         assert answer.status_code == 401
         assert answer.json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_new_key_retires_the_old_one_even_when_remembered(
+    app: FastAPI, client: TestClient, station_key: str
+) -> None:
+    clean = {**REPORT, "measurements": [{"code": "w21003", "value": 0.1}]}
+    for _ in range(2):  # the second time the key is remembered
+        answer = client.post("/api/v1/reports", json=clean, headers={"X-API-Key": station_key})
+        assert answer.status_code == 201
+    with app.state.services.sessions() as session, session.begin():
+        fresh = issue_api_key(session, station_id="S1", actor="test", now=synthetic.NOW)
+    old = client.post("/api/v1/reports", json=clean, headers={"X-API-Key": station_key})
+    assert old.status_code == 403
+    new = client.post("/api/v1/reports", json=clean, headers={"X-API-Key": fresh})
+    assert new.status_code == 201
