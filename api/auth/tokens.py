@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 TOKEN_SALT = "rivernotify.bearer.v1"  # different from the acknowledgement links' salt
 TOKEN_LIFETIME_S = 12 * 3600
@@ -57,7 +57,7 @@ def read_bearer_token(
         payload = _serializer(secret_key).loads(token, max_age=max_age_s)
     except SignatureExpired:
         raise BearerError("token_expired", "登录已过期，请重新登录", "token expired") from None
-    except BadSignature:
+    except BadData:
         raise BearerError("token_invalid", "令牌无效", "invalid token") from None
     if not isinstance(payload, dict):
         raise BearerError("token_invalid", "令牌无效", "invalid token")
