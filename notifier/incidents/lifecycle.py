@@ -22,6 +22,7 @@ from notifier.enums import (
 )
 from notifier.incidents.models import FollowUp, Incident, StatutoryClock
 from notifier.incidents.schemas import EngineError, NotFoundError
+from notifier.notices.deadlines import ack_deadline
 from notifier.notices.models import Notice
 from notifier.outbox.models import OutboxMessage
 from notifier.outbox.service import enqueue
@@ -50,32 +51,13 @@ def set_severity(
     policy: Policy,
     now: datetime,
 ) -> Incident:
-    """People set the grade; the statutory clocks follow it (I-II: 2 h upward, 5·24)."""
+    """People set the grade; the statutory clocks follow it (I-II: 2 h upward, 5·24), and
+    notices not yet acknowledged get the grade's shorter deadline if it is sooner."""
     incident = get_incident(session, incident_id, live=True)
     before = {"grade": incident.grade.value if incident.grade else None}
     incident.grade = Grade(grade)
-    clocks = {
-        c.kind: c
-        for c in session.scalars(
-            select(StatutoryClock).where(StatutoryClock.incident_id == incident_id)
-        )
-    }
-    wanted = {
-        d.kind: d for d in statutory_clocks(incident.opened_at, grade=incident.grade, policy=policy)
-    }
-    for kind, due in wanted.items():
-        clock = clocks.get(kind)
-        if clock is None:
-            session.add(
-                StatutoryClock(
-                    incident_id=incident_id, kind=kind, due_at=due.due_at, basis=due.basis
-                )
-            )
-        elif clock.met_at is None and clock.due_at != due.due_at:
-            clock.due_at, clock.warned_at = due.due_at, None
-    for kind, clock in clocks.items():
-        if kind not in wanted and clock.met_at is None:
-            session.delete(clock)
+    _move_clocks(session, incident, policy=policy)
+    _tighten_deadlines(session, incident, policy=policy, actor=actor, now=now)
     session.flush()
     record(
         session,
@@ -88,6 +70,58 @@ def set_severity(
         after={"grade": incident.grade.value},
     )
     return incident
+
+
+def _move_clocks(session: Session, incident: Incident, *, policy: Policy) -> None:
+    query = select(StatutoryClock).where(StatutoryClock.incident_id == incident.id)
+    clocks = {c.kind: c for c in session.scalars(query)}
+    wanted = {
+        d.kind: d
+        for d in statutory_clocks(incident.opened_at, grade=incident.effective_grade, policy=policy)
+    }
+    for kind, due in wanted.items():
+        clock = clocks.get(kind)
+        if clock is None:
+            session.add(
+                StatutoryClock(
+                    incident_id=incident.id, kind=kind, due_at=due.due_at, basis=due.basis
+                )
+            )
+        elif clock.met_at is None and clock.due_at != due.due_at:
+            clock.due_at, clock.warned_at = due.due_at, None
+    for kind, clock in clocks.items():
+        if kind not in wanted and clock.met_at is None:
+            session.delete(clock)
+
+
+def _tighten_deadlines(
+    session: Session, incident: Incident, *, policy: Policy, actor: str, now: datetime
+) -> None:
+    query = select(Notice).where(
+        Notice.incident_id == incident.id,
+        Notice.status.in_(list(AWAITING_ACK)),
+        Notice.reminded_at.is_(None),
+    )
+    for notice in session.scalars(query):
+        sooner = ack_deadline(
+            notice.created_at,
+            grade=incident.effective_grade,
+            eta_hours=notice.eta_hours,
+            policy=policy,
+        )
+        if sooner < notice.ack_deadline:
+            before = {"ack_deadline": notice.ack_deadline}
+            notice.ack_deadline = sooner
+            record(
+                session,
+                actor=actor,
+                action="notice.deadline",
+                entity="notice",
+                entity_id=notice.id,
+                at=now,
+                before=before,
+                after={"ack_deadline": sooner},
+            )
 
 
 def _notified(session: Session, incident_id: int) -> list[tuple[Notice, Bureau]]:

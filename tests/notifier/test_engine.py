@@ -453,6 +453,9 @@ def test_set_severity_moves_clocks(seeded: Factory, synthetic_ctx: EngineContext
             now=NOW + timedelta(minutes=30),
         )
     with seeded() as session:
+        deadlines = {n.jurisdiction_id: n.ack_deadline for n in session.scalars(select(Notice))}
+        assert deadlines["A"] == NOW + timedelta(minutes=30)  # grade II: 30 minutes, not 60
+        assert deadlines["A2"] == NOW + timedelta(minutes=10)  # the floor stays
         clocks = {c.kind: c.due_at for c in session.scalars(select(StatutoryClock))}
         assert clocks == {
             ClockKind.REPORT_UPWARD: NOW + timedelta(hours=2),
