@@ -29,6 +29,7 @@ system-deps:
 	@sh scripts/system-deps.sh
 
 run: install
+	@$(BIN)/rivernotify db upgrade
 	@$(BIN)/rivernotify run
 
 test: install system-deps

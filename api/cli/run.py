@@ -47,6 +47,8 @@ def _run(args: argparse.Namespace) -> int:
     print(example_trace(network))
     if args.check_only:
         return 0
+    if settings.mode == "development":
+        print(ensure_demo_accounts(settings))
     return _serve(settings, host=args.host, port=args.port)
 
 
@@ -131,11 +133,53 @@ def example_trace(network: Network) -> str:
     return "\n".join(lines)
 
 
-def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
-    """Start the service; until the server module exists, say so and stop after the check."""
+#: Accounts that let a newcomer walk the whole flow after `make run` (development mode only):
+#: a source on the 呼图壁河 notifies 芳草湖农场; one on the 汾河 in 太原 notifies 祁县.
+DEMO_PASSWORD = "rivernotify-demo"
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("changji", "652300", "supervisor"),
+    ("hutubi", "652323", "bureau"),
+    ("fangcaohu", "660601", "bureau"),
+    ("shanxi", "140000", "supervisor"),
+    ("qixian", "140727", "bureau"),
+    ("admin", "652300", "admin"),
+)
+
+
+def ensure_demo_accounts(settings: Settings) -> str:
+    """Create the demo accounts that are missing; never in production mode."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from notifier.accounts.models import User
+    from notifier.accounts.service import add_user
+    from notifier.db import engine_from_settings, session_factory
+
+    engine = engine_from_settings(settings)
     try:
-        from api.server import serve
-    except ImportError:
-        print("服务尚未提供 · the service is not available yet: network check only.")
-        return 0
-    return serve(settings, host=host, port=port)
+        factory = session_factory(engine.execution_options(sqlite_begin="IMMEDIATE"))
+        with factory() as session, session.begin():
+            existing = set(session.scalars(select(User.username)))
+            for username, jurisdiction_id, role in DEMO_ACCOUNTS:
+                if username not in existing:
+                    add_user(
+                        session,
+                        username=username,
+                        password=DEMO_PASSWORD,
+                        jurisdiction_id=jurisdiction_id,
+                        role=role,
+                        actor="make-run-demo",
+                        now=datetime.now(UTC),
+                    )
+    finally:
+        engine.dispose()
+    names = ", ".join(f"{u} ({r} {j})" for u, j, r in DEMO_ACCOUNTS)
+    return f"演示账号 demo accounts (password {DEMO_PASSWORD!r}, development mode only): {names}"
+
+
+def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
+    from api.server import serve
+
+    code: int = serve(settings, host=host, port=port)
+    return code
