@@ -32,16 +32,9 @@ class ServeError(Exception):
 
 def build_app(settings: Settings) -> FastAPI:
     """The app from the single factory ``api.app.create_app``."""
-    try:
-        from api.app import create_app
-    except ImportError:  # pragma: no cover - before api/app.py landed
-        from api.routes import install_api
+    from api.app import create_app
 
-        fallback = FastAPI(title="rivernotify")
-        install_api(fallback, settings)
-        return fallback
-    app: FastAPI = create_app(settings)
-    return app
+    return create_app(settings)
 
 
 def check_settings(settings: Settings) -> None:
