@@ -13,14 +13,12 @@ import argparse
 import asyncio
 import logging
 import signal
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from api.cli.errors import UserError
 from notifier.db import engine_from_settings
-from notifier.delivery.worker import DueHook, Worker, render_options, run_worker
+from notifier.delivery.maps import network_maps
+from notifier.delivery.worker import DueHook, Worker, engine_due_hook, render_options, run_worker
 from notifier.settings import Settings
 
 log = logging.getLogger("rivernotify.worker")
@@ -39,19 +37,12 @@ def register(commands: Any) -> None:
 
 
 def due_hook(settings: Settings) -> DueHook:
-    """The engine's reminders, escalations and clock warnings, under the configured policy."""
-    from notifier.escalation.service import run_due_actions
-    from notifier.routing.policy import PolicyError, load_policy
+    from notifier.routing.policy import PolicyError
 
     try:
-        policy = load_policy(settings.policy_file)
+        return engine_due_hook(settings)
     except PolicyError as exc:
         raise UserError(str(exc)) from None
-
-    def run(session: Session, now: datetime) -> object:
-        return run_due_actions(session, policy=policy, now=now)
-
-    return run
 
 
 def _check_schema(settings: Settings) -> None:
@@ -90,7 +81,9 @@ def _run(args: argparse.Namespace) -> int:
 async def _once(settings: Settings) -> int:
     engine = engine_from_settings(settings)
     try:
-        summary = await Worker(engine, settings, render_options(settings)).tick()
+        geometry = network_maps(settings)
+        options = render_options(settings, geometry=geometry)
+        summary = await Worker(engine, settings, options).tick()
     finally:
         engine.dispose()
     print(summary or "nothing due")
@@ -102,4 +95,6 @@ async def _forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await run_worker(settings, stop_event=stop, due=due_hook(settings))
+    due = due_hook(settings)
+    geometry = await asyncio.to_thread(network_maps, settings)
+    await run_worker(settings, stop_event=stop, due=due, geometry=geometry)

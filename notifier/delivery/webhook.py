@@ -268,6 +268,8 @@ async def post_webhook(
 
 async def send_webhooks(requests: Sequence[WebhookRequest], *, timeout_s: float) -> list[Outcome]:
     """All requests concurrently over one client; one Outcome per request, in order."""
+    if not requests:
+        return []
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
         return list(
             await asyncio.gather(

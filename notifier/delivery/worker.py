@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 from notifier.bureaus.models import Bureau
 from notifier.db import engine_from_settings
 from notifier.delivery.claim import ClaimedMessage, claim_due
+from notifier.delivery.context import NoticeContext
 from notifier.delivery.email import build_email
+from notifier.delivery.mapimage import render_map_png
 from notifier.delivery.outcome import Outcome, temporary
 from notifier.delivery.record import (
     Delivery,
@@ -73,6 +75,8 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.smtp = SmtpConfig.from_settings(self.settings) if self.settings.smtp_host else None
+        # One map per incident and recipient bureau, drawn once however many messages use it.
+        self.map_cache: dict[tuple[int, str], bytes] = {}
 
     async def tick(self) -> RecordSummary | None:
         """One round; None when nothing was due."""
@@ -122,7 +126,11 @@ class Worker:
         context = render_context(session, message, options=self.options)
         if message.channel == Channel.EMAIL.value:
             email = build_email(
-                context, sender=self.settings.smtp_from, recipient=message.recipient, now=now
+                context,
+                sender=self.settings.smtp_from,
+                recipient=message.recipient,
+                now=now,
+                map_png=self._map_png(context),
             )
             return OutgoingEmail(email, message.recipient)
         return prepare_request(
@@ -132,6 +140,17 @@ class Worker:
             secret=self._webhook_secret(session, message),
             now=now,
         )
+
+    def _map_png(self, context: NoticeContext) -> bytes | None:
+        if context.map is None:
+            return None
+        key = (context.incident_id, context.recipient_jurisdiction)
+        png = self.map_cache.get(key)
+        if png is None:
+            if len(self.map_cache) >= 256:
+                self.map_cache.clear()
+            png = self.map_cache[key] = render_map_png(context.map)
+        return png
 
     def _webhook_secret(self, session: Session, message: ClaimedMessage) -> bytes:
         """The bureau's own secret for this URL if it has one, else the derived one."""
@@ -226,6 +245,20 @@ async def run_worker(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop_event.wait(), timeout=pause)
     log.info("delivery worker %s stopped", worker.worker_id)
+
+
+def engine_due_hook(settings: Settings) -> DueHook:
+    """The engine's reminders, escalations and clock warnings under the configured policy
+    (raises the policy's own error, which says what is wrong with the file)."""
+    from notifier.escalation.service import run_due_actions
+    from notifier.routing.policy import load_policy
+
+    policy = load_policy(settings.policy_file)
+
+    def run(session: Session, now: datetime) -> object:
+        return run_due_actions(session, policy=policy, now=now)
+
+    return run
 
 
 def _run_due(engine: Engine, due: DueHook, now: datetime) -> None:

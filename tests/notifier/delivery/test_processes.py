@@ -93,6 +93,7 @@ def test_a_worker_killed_between_send_and_commit_loses_nothing(
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # two processes, 1,000 real SMTP deliveries: ~20-40 s
 def test_two_workers_on_postgresql_send_each_message_exactly_once(
     postgres_url: str, smtp_server: SmtpServer
 ) -> None:
