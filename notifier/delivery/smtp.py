@@ -93,8 +93,6 @@ async def _connect(config: SmtpConfig) -> aiosmtplib.SMTP:
         port=config.port,
         use_tls=config.security == "tls",
         start_tls=config.security == "starttls",
-        username=config.username,
-        password=config.password,
         timeout=config.timeout_s,
         tls_context=config.tls_context,
         # socket.getfqdn() (the default) can block on DNS; the host name is enough for EHLO.
@@ -102,6 +100,11 @@ async def _connect(config: SmtpConfig) -> aiosmtplib.SMTP:
     )
     async with asyncio.timeout(config.timeout_s):
         await client.connect()
+        if config.username is not None:
+            # After STARTTLS the server's extensions must be asked for again before AUTH
+            # (aiosmtplib's own login-on-connect skips that and finds no AUTH).
+            await client.ehlo()
+            await client.login(config.username, config.password or "")
     return client
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
+
+import pytest
 
 from notifier.delivery.email import build_email, make_message_id
 from notifier.delivery.outcome import Result
 from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, send_batch
 from notifier.settings import Settings
-from tests.fixtures.smtp import SilentServer, SmtpServer
+from tests.fixtures.smtp import SilentServer, SmtpServer, TlsFiles
 from tests.notifier.delivery.conftest import NOW, SENDER, notice_context
 
 
@@ -161,3 +164,52 @@ def test_config_from_settings() -> None:
     assert (config.host, config.port, config.security) == ("mail.example", 465, "tls")
     assert (config.username, config.password, config.timeout_s) == ("u", "p", 3)
     assert config.envelope_sender == "noreply@rivernotify.example"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # implicit TLS
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_and_authentication(tls_files: TlsFiles, security: str) -> None:
+    server = SmtpServer(
+        tls="starttls" if security == "starttls" else "implicit",
+        certificate=tls_files,
+        credentials=("notifier", "s3cret"),
+    )
+    server.start()
+    try:
+        config = SmtpConfig(
+            host=server.host,
+            port=server.port,
+            sender=SENDER,
+            security=security,  # type: ignore[arg-type]
+            username="notifier",
+            password="s3cret",
+            timeout_s=5,
+            tls_context=tls_files.client_context(),
+        )
+        [outcome] = asyncio.run(send_batch([outgoing(1)], config=config))
+        assert outcome.result is Result.SENT, outcome.reply
+        assert len(server.messages) == 1
+
+        wrong = replace(config, password="wrong")
+        [refused] = asyncio.run(send_batch([outgoing(2)], config=wrong))
+        # Our credentials are wrong, not the recipient's address: retry, don't escalate.
+        assert refused.result is Result.TEMPORARY
+        assert "535" in refused.reply
+        assert len(server.messages) == 1
+    finally:
+        server.stop()
+
+
+def test_an_untrusted_certificate_is_refused(tls_files: TlsFiles) -> None:
+    server = SmtpServer(tls="starttls", certificate=tls_files)
+    server.start()
+    try:
+        config = SmtpConfig(host=server.host, port=server.port, sender=SENDER, security="starttls")
+        [outcome] = asyncio.run(send_batch([outgoing(1)], config=config))
+        assert outcome.result is Result.TEMPORARY
+        assert (
+            "CERTIFICATE_VERIFY_FAILED" in outcome.reply or "certificate" in outcome.reply.lower()
+        )
+        assert server.messages == []
+    finally:
+        server.stop()
