@@ -33,6 +33,7 @@ CLOCK_NAMES = {
     "public_information": "权威信息发布时限 / authoritative public information",
     "press_conference": "新闻发布会时限 / press conference",
 }
+NO_CONTACTS = "该单位没有登记任何联系方式 / the bureau has no contact registered"
 #: Kinds whose recipient is the notice's own bureau and may acknowledge it by link.
 ACK_KINDS = frozenset({MessageKind.NOTICE, MessageKind.REMINDER, MessageKind.FOLLOW_UP})
 
@@ -127,9 +128,90 @@ def _clock(message: ClaimedMessage) -> tuple[str | None, datetime | None]:
     return CLOCK_NAMES.get(kind, kind), due
 
 
+def _origin_fields(
+    session: Session, incident: Incident, options: RenderOptions
+) -> tuple[dict[str, Any], Report | None]:
+    """Where and what: the origin and the first report's measurements."""
+    origin = _bureau(session, incident.origin_jurisdiction_id)
+    report = _first_report(session, incident.id)
+    evaluation = station = None
+    if report is not None:
+        evaluation = session.scalars(
+            select(Evaluation).where(Evaluation.report_id == report.id)
+        ).first()
+        station = session.get(Station, report.station_id) if report.station_id else None
+    lon = report.lon if report and report.lon is not None else (station.lon if station else None)
+    lat = report.lat if report and report.lat is not None else (station.lat if station else None)
+    fields = {
+        "origin_jurisdiction": origin.jurisdiction_name
+        if origin
+        else incident.origin_jurisdiction_id,
+        "origin_bureau": origin.name_zh if origin else incident.origin_jurisdiction_id,
+        "origin_reach": incident.origin_reach_id,
+        "origin_station": station.name if station else None,
+        "lon": lon,
+        "lat": lat,
+        "observed_at": report.observed_at if report else incident.opened_at,
+        "measurements": measurements_of(report, evaluation, options.parameter_names)
+        if report
+        else (),
+        "contacts": _contacts(origin),
+    }
+    return fields, report
+
+
+def _notice_fields(
+    notice: Notice | None, recipient: Bureau, kind: MessageKind, options: RenderOptions
+) -> dict[str, Any]:
+    """The recipient's own notice (role, arrival, deadline, ack link), if this is theirs."""
+    if notice is None or notice.jurisdiction_id != recipient.jurisdiction_id:
+        return {"role": "supervisor_copy"}
+    link = None
+    if kind in ACK_KINDS:
+        token = make_ack_token(notice.id, secret_key=options.secret_key)
+        link = ack_url(token, public_url=options.public_url)
+    return {
+        "role": notice.role.value,
+        "distance_km": notice.distance_km,
+        "eta": notice.eta_at,
+        "ack_deadline": notice.ack_deadline,
+        "ack_url": link,
+    }
+
+
+def _about_fields(
+    session: Session, message: ClaimedMessage, notice: Notice | None, recipient: Bureau
+) -> dict[str, Any]:
+    """Escalations and failure reports are about another bureau; clock warnings, a clock."""
+    payload = message.payload
+    about_id = (
+        payload.get("about_jurisdiction_id")
+        or payload.get("escalated_jurisdiction_id")
+        or payload.get("unreachable_jurisdiction_id")
+    )
+    if (
+        about_id is None
+        and notice is not None
+        and notice.jurisdiction_id != recipient.jurisdiction_id
+    ):
+        about_id = notice.jurisdiction_id
+    about = _bureau(session, about_id)
+    failed_reply = payload.get("failed_reply")
+    if failed_reply is None and payload.get("reason") == "no_contacts":
+        failed_reply = NO_CONTACTS
+    clock_name, clock_due = _clock(message)
+    return {
+        "about_bureau": about.name_zh if about else None,
+        "failed_reply": failed_reply,
+        "clock_name": clock_name,
+        "clock_due": clock_due,
+    }
+
+
 def render_context(
     session: Session, message: ClaimedMessage, *, options: RenderOptions
 ) -> NoticeContext:
+    """Everything the message says, read from the database now (RenderError if missing)."""
     incident = session.get(Incident, message.incident_id)
     if incident is None:
         raise RenderError(f"outbox {message.id}: incident {message.incident_id} not found")
@@ -139,62 +221,23 @@ def render_context(
     recipient = _bureau(session, recipient_id)
     if recipient is None:
         raise RenderError(f"outbox {message.id}: recipient bureau {recipient_id!r} not found")
-    origin = _bureau(session, incident.origin_jurisdiction_id)
-    report = _first_report(session, incident.id)
-    evaluation = None
-    station = None
-    if report is not None:
-        evaluation = session.scalars(
-            select(Evaluation).where(Evaluation.report_id == report.id)
-        ).first()
-        station = session.get(Station, report.station_id) if report.station_id else None
-    own_notice = notice is not None and notice.jurisdiction_id == recipient.jurisdiction_id
-    about_id = (
-        message.payload.get("about_jurisdiction_id")
-        or message.payload.get("escalated_jurisdiction_id")
-        or None
-    ) or (notice.jurisdiction_id if notice is not None and not own_notice else None)
-    about = _bureau(session, about_id)
-    link = None
-    if own_notice and kind in ACK_KINDS and notice is not None:
-        token = make_ack_token(notice.id, secret_key=options.secret_key)
-        link = ack_url(token, public_url=options.public_url)
-    clock_name, clock_due = _clock(message)
-    lon = report.lon if report and report.lon is not None else (station.lon if station else None)
-    lat = report.lat if report and report.lat is not None else (station.lat if station else None)
+    origin, report = _origin_fields(session, incident, options)
     grade = incident.effective_grade
+    geometry = options.geometry
     return NoticeContext(
         kind=kind,
         exercise=incident.exercise,
         incident_id=incident.id,
         notice_id=notice.id if notice is not None else None,
         river=incident.river,
-        origin_jurisdiction=origin.jurisdiction_name if origin else incident.origin_jurisdiction_id,
-        origin_bureau=origin.name_zh if origin else incident.origin_jurisdiction_id,
-        origin_reach=incident.origin_reach_id,
-        origin_station=station.name if station else None,
-        lon=lon,
-        lat=lat,
-        observed_at=report.observed_at if report else incident.opened_at,
         recipient_bureau=recipient.name_zh,
         recipient_jurisdiction=recipient.jurisdiction_name,
-        role=notice.role.value if own_notice and notice is not None else "supervisor_copy",
         message_id=message.message_id,
         in_reply_to=message.in_reply_to,
-        measurements=measurements_of(report, evaluation, options.parameter_names) if report else (),
-        distance_km=notice.distance_km if own_notice and notice else None,
-        eta=notice.eta_at if own_notice and notice else None,
-        eta_estimated=True,
-        ack_deadline=notice.ack_deadline if own_notice and notice else None,
-        ack_url=link,
-        contacts=_contacts(origin),
         grade=f"{grade.value} {GRADE_NAMES_ZH[grade]}",
         summary=_summary(session, message, report),
-        about_bureau=about.name_zh if about else None,
-        failed_reply=message.payload.get("failed_reply"),
-        clock_name=clock_name,
-        clock_due=clock_due,
-        map=options.geometry(incident, report, recipient.jurisdiction_id)
-        if options.geometry
-        else None,
+        map=geometry(incident, report, recipient.jurisdiction_id) if geometry else None,
+        **origin,
+        **_notice_fields(notice, recipient, kind, options),
+        **_about_fields(session, message, notice, recipient),
     )
