@@ -1,6 +1,6 @@
 """`rivernotify worker`: run the delivery worker (as many processes as you like).
 
-    rivernotify worker [--once]
+    rivernotify worker [--once] [--webhook-secret URL]
 
 Settings come from RIVERNOTIFY_* (database, SMTP, timeouts). Several workers may share one
 PostgreSQL database; each message is claimed by one of them at a time. SIGTERM or Ctrl-C
@@ -18,6 +18,7 @@ from typing import Any
 from api.cli.errors import UserError
 from notifier.db import engine_from_settings
 from notifier.delivery.maps import network_maps
+from notifier.delivery.webhook import derive_webhook_secret
 from notifier.delivery.worker import DueHook, Worker, engine_due_hook, render_options, run_worker
 from notifier.settings import Settings
 
@@ -32,6 +33,11 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--once", action="store_true", help="只处理一轮后退出 / one round, then exit"
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        metavar="URL",
+        help="打印该 Webhook 地址的签名密钥后退出 / print the signing secret for URL and exit",
     )
     parser.set_defaults(handler=_run)
 
@@ -66,6 +72,10 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
+    if args.webhook_secret:
+        secret = derive_webhook_secret(settings.secret_key.get_secret_value(), args.webhook_secret)
+        print(secret.decode())
+        return 0
     _check_schema(settings)
     if settings.smtp_host is None:
         log.warning(

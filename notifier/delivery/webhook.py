@@ -55,7 +55,7 @@ def derive_webhook_secret(secret_key: str, url: str) -> bytes:
     """The per-URL signing key when the bureau has none of its own.
 
     Derived rather than shared so that one leaked receiver key says nothing about another; an
-    operator hands it to the receiver (``rivernotify`` can print it for a URL).
+    operator hands it to the receiver (``rivernotify worker --webhook-secret URL`` prints it).
     """
     digest = hmac.new(secret_key.encode(), b"rivernotify-webhook\0" + url.encode(), "sha256")
     return digest.hexdigest().encode()

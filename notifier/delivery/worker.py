@@ -233,8 +233,11 @@ async def run_worker(
     while not stop_event.is_set():
         busy = False
         try:
-            if due is not None:
+            if due is not None:  # a failure here must not hold up deliveries
                 await asyncio.to_thread(_run_due, engine, due, worker.clock())
+        except Exception:
+            log.exception("due actions (reminders, escalations, clock warnings) failed")
+        try:
             busy = await worker.tick() is not None
             failures = 0
         except Exception:  # the database went away, say: log, back off, try again
