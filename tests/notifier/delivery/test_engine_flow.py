@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from notifier.bureaus.models import Bureau
 from notifier.delivery.tokens import read_ack_token
 from notifier.delivery.worker import Worker, render_options
 from notifier.enums import ClockKind
@@ -95,3 +96,32 @@ def test_every_kind_is_rendered_threaded_and_sent(db: Engine, smtp_server: SmtpS
     text = body(escalation)
     assert "晋中市生态环境局在确认时限内未确认" in text
     assert "/ack/" not in text  # the supervisor cannot acknowledge for the bureau
+
+
+def test_a_bureau_without_contacts_is_reported_to_its_supervisor(
+    db: Engine, smtp_server: SmtpServer
+) -> None:
+    """The engine's own delivery_failure row (reason no_contacts) renders as such."""
+    from notifier.enums import OutboxKind
+    from notifier.outbox.service import enqueue
+
+    seeded = seed_incident(db)
+    with Session(db) as session, session.begin():
+        province = session.get(Bureau, PROVINCE)
+        assert province is not None
+        enqueue(
+            session,
+            kind=OutboxKind.DELIVERY_FAILURE,
+            key=f"{seeded.notice_id}.no-contacts",
+            incident_id=seeded.incident_id,
+            notice_id=seeded.notice_id,
+            bureau=province,
+            now=T0,
+            extra={"reason": "no_contacts", "unreachable_jurisdiction_id": RECIPIENT},
+        )
+    settings = Settings(smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+    asyncio.run(Worker(db, settings, render_options(settings), clock=lambda: T0).tick())
+    [mail] = smtp_server.wait_for(1)
+    assert mail.rcpt_tos == (f"duty@{PROVINCE}.example",)
+    assert mail.message["Subject"].startswith("【投递失败】通报未能送达 晋中市生态环境局")
+    assert "没有登记任何联系方式" in body(mail)
