@@ -110,3 +110,21 @@ def test_shipped_network_upgrade_and_report(
     assert ids[:3] == ["140121", "140727", "141121"] and "140000" in ids
     first = body["notices"][1]
     assert first["bureau"] == "晋中市生态环境局祁县分局" and first["role"] == "downstream"
+
+
+@pytest.mark.postgres
+def test_db_upgrade_and_report_on_postgresql(
+    env: Path,
+    postgres_empty_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RIVERNOTIFY_DATABASE_URL", postgres_empty_url)
+    assert main(["db", "upgrade"]) == 0
+    assert "14 created" in capsys.readouterr().out
+    assert main(["db", "check"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--reach", "r5", "--param", "w21003=4", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["notices"][0]["jurisdiction_id"] == "C1"  # the other bank, at once
+    assert body["notices"][0]["role"] == "boundary"
