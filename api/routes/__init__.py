@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from api.deps import Services
@@ -45,4 +47,35 @@ def install_api(
     app.include_router(
         ogc_router(services.network, incidents_provider=incidents_frame_provider(services))
     )
+    _document_guard(app)
     return services
+
+
+def _document_guard(app: FastAPI) -> None:
+    """The request guard answers any route with 400 (NUL in the query, a body that is not
+    UTF-8) or 413 (body too large); say so in every operation of the OpenAPI document,
+    including routers mounted after this one."""
+    from api.errors import ErrorResponse
+
+    build = app.openapi  # FastAPI's own (it caches in app.openapi_schema)
+    done: list[bool] = []
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        if not done:
+            model = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in model.pop("$defs", {}).items():
+                schemas.setdefault(name, schema)
+            schemas.setdefault("ErrorResponse", model)
+            error = {"$ref": "#/components/schemas/ErrorResponse"}
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    for status, text in (("400", "Bad Request"), ("413", "Content Too Large")):
+                        content = {"application/json": {"schema": error}}
+                        responses.setdefault(status, {"description": text, "content": content})
+            done.append(True)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
