@@ -124,7 +124,23 @@ def test_supervisor_actions_and_bureau_follow_up(web_site: WebSite, open_page: A
     page.locator(".timeline li", has_text="下游取水口已关闭").wait_for()
 
     # A drill on a reach picked on the map's form, then closing the real incident.
-    page.get_by_label("演练河段编号（可点击地图上的河段）").fill("htb-1")
+    drill_reach = page.get_by_label("演练河段编号（可点击地图上的河段）")
+    page.evaluate(
+        "() => { rivernotify.map.setView(rivernotify.network.reachMiddle('htb-1'), 10,"
+        " {animate: false}); }"
+    )
+    page.wait_for_timeout(200)
+    page.wait_for_function("() => !rivernotify.network.reloading")
+    x, y = page.evaluate(
+        """() => {
+            const map = rivernotify.map;
+            const p = map.latLngToContainerPoint(rivernotify.network.reachMiddle('htb-1'));
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }"""
+    )
+    page.mouse.click(x, y)  # picking the reach on the map fills in the form
+    assert drill_reach.input_value() == "htb-1"
     page.get_by_role("button", name="发起演练").click()
     page.get_by_role("button", name=re.compile(r"演练")).first.wait_for()
     page.get_by_role("button", name=re.compile(f"事件 {incident_id} ")).click()
