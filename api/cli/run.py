@@ -179,7 +179,14 @@ def ensure_demo_accounts(settings: Settings) -> str:
 
 
 def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
+    import logging
+
     from api.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    where = f"http://{host or settings.host}:{port or settings.port}"
+    print(f"打开 open {where}/  (通报地图 map: {where}/map, API: {where}/docs)", flush=True)
 
     code: int = serve(settings, host=host, port=port)
     return code
