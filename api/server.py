@@ -199,9 +199,13 @@ async def _start_listener(services: Services, settings: Settings) -> Hj212Server
 async def _worker(services: Services, settings: Settings, stop: asyncio.Event) -> None:
     """The delivery worker with the engine's reminders and escalations on each round."""
     from api.cli.worker import due_hook
+    from notifier.delivery.maps import NetworkMaps
     from notifier.delivery.worker import run_worker
 
-    await run_worker(settings, stop_event=stop, engine=services.engine, due=due_hook(settings))
+    maps = NetworkMaps(services.network())  # the map in each notice, from the network already held
+    await run_worker(
+        settings, stop_event=stop, engine=services.engine, due=due_hook(settings), geometry=maps
+    )
 
 
 async def _start_http(app: FastAPI, settings: Settings) -> tuple[uvicornServer, asyncio.Task[None]]:

@@ -185,6 +185,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     where = f"http://{host or settings.host}:{port or settings.port}"
     print(f"打开 open {where}/  (通报地图 map: {where}/map, API: {where}/docs)", flush=True)
 
