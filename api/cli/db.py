@@ -29,6 +29,9 @@ def register(commands: Any) -> None:
     check.set_defaults(handler=_check)
     current = sub.add_parser("current", help="当前版本 / current revision")
     current.set_defaults(handler=_current)
+    from api.cli import backup
+
+    backup.add_actions(sub)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
