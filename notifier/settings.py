@@ -52,3 +52,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     hj212_port: int = 9212
+
+    # Rate limits (token buckets, in process): a burst, then a steady rate; 0 burst turns one
+    # off. Sign-in counts per username and client address; reports per station key.
+    sign_in_burst: int = 10
+    sign_in_per_minute: float = 5.0
+    report_burst: int = 60
+    report_per_minute: float = 60.0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 
 from api.auth.tokens import TOKEN_LIFETIME_S, TokenClaims, make_bearer_token
 from api.deps import ServicesDep, SessionDep, unauthenticated
 from api.errors import error_responses
+from api.ratelimit import RatePolicy, limit_sign_in
 from api.schemas.misc import TokenOut
 from notifier.accounts.service import authenticate
 
@@ -21,10 +22,11 @@ FormText = Annotated[str, Form(min_length=1, max_length=256, pattern=r"^[^\x00]*
     "/auth/token",
     response_model=TokenOut,
     summary="登录 / sign in (scope: anyone)",
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 422, 429),
 )
 def sign_in(
     *,
+    request: Request,
     session: SessionDep,
     services: ServicesDep,
     username: FormText,
@@ -33,6 +35,13 @@ def sign_in(
     scope: Annotated[str, Form(max_length=200)] = "",
 ) -> TokenOut:
     """Returns a bearer token valid for 12 hours. Its scope is the account's role."""
+    s = services.settings
+    limit_sign_in(
+        services.extras,
+        policy=RatePolicy(s.sign_in_burst, s.sign_in_per_minute),
+        username=username,
+        client=request.client.host if request.client else None,
+    )
     found = authenticate(session, username=username, password=password)
     if found is None:
         raise unauthenticated("用户名或密码错误", "wrong username or password")

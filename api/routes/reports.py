@@ -15,6 +15,7 @@ from api.deps import (
     verify_station,
 )
 from api.errors import error_responses
+from api.ratelimit import RatePolicy, limit_reports
 from api.schemas.reports import MeasurementIn, NoticeOut, ReportIn, ReportOut
 from notifier.enums import ReportDirection
 from notifier.evaluation.evaluate import Measurement
@@ -56,7 +57,7 @@ def result_out(result: SubmitResult) -> ReportOut:
     response_model=ReportOut,
     status_code=201,
     summary="提交异常报告 / submit a report (scope: station key for its station, or any user)",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def post_report(
     *,
@@ -74,6 +75,9 @@ def post_report(
     if user is not None:
         caller = user
     elif key is not None:
+        s = services.settings
+        policy = RatePolicy(s.report_burst, s.report_per_minute)
+        limit_reports(services.extras, policy=policy, station_key=key)
         caller = verify_station(session, station_id=body.station_id, key=key, services=services)
     else:
         raise unauthenticated("请提供站点密钥或登录", "give a station key (X-API-Key) or sign in")

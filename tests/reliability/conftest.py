@@ -39,3 +39,15 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+# The API fixtures (an app on a seeded SQLite database, tokens, the station key of S1).
+from tests.api.conftest import (  # noqa: E402, F401
+    api_ctx,
+    api_settings,
+    api_template,
+    app,
+    client,
+    station_key,
+    tokens,
+)
