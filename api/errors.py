@@ -193,6 +193,28 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_json(exc.status_code, code, [Problem(zh, en)], headers=headers)
 
 
+DATABASE_RETRY_AFTER_S = 5
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """The database went away, is locked past the busy timeout or its disk is full: the
+    request was not completed and the client should try again (503 with Retry-After)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "disk is full" in text or "no space left" in text or "could not extend" in text:
+        problem = Problem("数据库磁盘已满，请求未完成", "database disk full: request not completed")
+    elif "locked" in text or "busy" in text:
+        problem = Problem(
+            "数据库繁忙，请求未完成，请重试", "database busy: request not completed, retry"
+        )
+    else:
+        problem = Problem(
+            "数据库暂时不可用，请求未完成，请重试", "database unavailable: not completed, retry"
+        )
+    log.error("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    return error_json(503, "database_unavailable", [problem], headers=headers)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return error_json(500, "internal_error", [Problem("服务器内部错误", "internal server error")])
@@ -204,6 +226,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

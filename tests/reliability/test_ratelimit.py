@@ -79,7 +79,7 @@ def _assert_429(response: object) -> int:
 def test_sign_in_is_limited_per_username_and_address(limited: TestClient) -> None:
     def sign_in(username: str, password: str = "wrong") -> int:
         form = {"username": username, "password": password}
-        return limited.post("/api/v1/auth/token", data=form).status_code
+        return int(limited.post("/api/v1/auth/token", data=form).status_code)
 
     assert [sign_in("a1") for _ in range(3)] == [401, 401, 401]
     response = limited.post("/api/v1/auth/token", data={"username": "a1", "password": PASSWORD})
