@@ -45,8 +45,15 @@ def _bureau(jid: str, name: str, jname: str, supervisor: str | None, **extra: An
 
 
 def seed_incident(
-    engine: Engine, *, province_webhook: str | None = None, exercise: bool = False
+    engine: Engine,
+    *,
+    province_webhook: str | None = None,
+    exercise: bool = False,
+    deadline: datetime | None = None,
 ) -> Seeded:
+    """One incident with one pending notice. Tests that run a real worker on the real clock
+    pass a ``deadline`` in the future: the worker also runs the engine's due actions, and a
+    deadline already past would (rightly) add a reminder to what the server receives."""
     hooks = [{"url": province_webhook, "format": "generic"}] if province_webhook else []
     with Session(engine) as session, session.begin():
         session.add(_bureau(PROVINCE, "山西省生态环境厅", "山西省", None, webhooks=hooks))
@@ -134,7 +141,7 @@ def seed_incident(
             distance_km=38.2,
             eta_hours=3.0,
             eta_at=T0 + timedelta(hours=3),
-            ack_deadline=T0 + timedelta(minutes=30),
+            ack_deadline=deadline or T0 + timedelta(minutes=30),
             status=NoticeStatus.PENDING,
             created_at=T0,
         )

@@ -57,7 +57,7 @@ def test_missing_network_means_no_maps_not_an_error(tmp_path: Path) -> None:
 def test_the_worker_attaches_one_map_per_recipient_bureau(
     db: Engine, smtp_server: SmtpServer
 ) -> None:
-    seeded = seed_incident(db)
+    seeded = seed_incident(db, deadline=datetime.now(UTC) + timedelta(days=1))
     add_outbox(db, seeded, count=3)
     calls: list[str] = []
 
@@ -79,7 +79,7 @@ def test_the_worker_attaches_one_map_per_recipient_bureau(
 
 
 def test_embedded_delivery_starts_the_sink_and_the_worker(db: Engine, tmp_path: Path) -> None:
-    seeded = seed_incident(db)
+    seeded = seed_incident(db, deadline=datetime.now(UTC) + timedelta(days=1))
     ids = add_outbox(db, seeded, count=2, due=datetime.now(UTC) - timedelta(seconds=1))
     settings = Settings(
         database_url=db.url.render_as_string(hide_password=False),

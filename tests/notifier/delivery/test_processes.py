@@ -49,7 +49,7 @@ def count(engine: Engine, *conditions: object) -> int:
 def test_a_worker_killed_between_send_and_commit_loses_nothing(
     db: Engine, smtp_server: SmtpServer
 ) -> None:
-    seeded = seed_incident(db)
+    seeded = seed_incident(db, deadline=datetime.now(UTC) + timedelta(days=1))
     ids = add_outbox(db, seeded, count=5, due=now_due())
     env = worker_env(db, smtp_server, RIVERNOTIFY_LEASE_S="2")
     victim = subprocess.Popen(
@@ -101,7 +101,7 @@ def test_two_workers_on_postgresql_send_each_message_exactly_once(
 
     engine = engine_from_url(postgres_url)
     try:
-        seeded = seed_incident(engine)
+        seeded = seed_incident(engine, deadline=datetime.now(UTC) + timedelta(days=1))
         ids = add_outbox(engine, seeded, count=1000, due=now_due())
         env = worker_env(engine, smtp_server, RIVERNOTIFY_WORKER_BATCH="50")
         workers = [
