@@ -220,3 +220,68 @@ def test_sqlite_locked_past_the_busy_timeout_is_a_503_not_a_500(
         assert again.status_code == 201
         assert report_ids(app.state.services.engine) == before | {again.json()["report_id"]}
     app.state.services.engine.dispose()
+
+
+@contextlib.contextmanager
+def _small_filesystem(where: Path, *, size_kib: int) -> Iterator[Path]:
+    """A tmpfs of ``size_kib`` mounted at ``where``; skips where mounting is not allowed."""
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
+
+
+def test_disk_full_under_sqlite_is_a_clear_503_and_nothing_is_corrupted(
+    api_template: Path, api_settings: Settings, api_ctx: EngineContext, tmp_path: Path
+) -> None:
+    import shutil
+
+    with _small_filesystem(tmp_path / "small", size_kib=8192) as small:
+        path = small / "full.db"
+        shutil.copy(api_template, path)
+        filler = small / "filler"
+        free = shutil.disk_usage(small).free
+        filler.write_bytes(b"\0" * max(0, free - 640 * 1024))  # leave ~640 KiB
+        settings = api_settings.model_copy(update={"database_url": f"sqlite:///{path}"})
+        app = build_app(settings, api_ctx)
+        accepted: list[int] = []
+        refusal: dict[str, Any] = {}
+        with TestClient(app, raise_server_exceptions=False) as client:
+            user = _sign_in(client, "a1")
+            big = "满" * 1300  # a long note: the disk fills in tens of reports, not thousands
+            for n in range(2000):
+                body = report_body(n) | {"note": big}
+                answer = client.post("/api/v1/reports", json=body, headers=user)
+                if answer.status_code != 201:
+                    refusal = {"status": answer.status_code, **answer.json()["error"]}
+                    break
+                accepted.append(answer.json()["report_id"])
+            assert refusal, "the disk never filled"
+            filler.unlink()  # space again: the service carries on
+            again = client.post("/api/v1/reports", json=report_body(9999), headers=user)
+            assert again.status_code == 201, again.text
+        app.state.services.engine.dispose()
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        engine = engine_from_url(f"sqlite:///{path}")
+        try:
+            stored = report_ids(engine)
+        finally:
+            engine.dispose()
+    assert refusal["status"] == 503 and refusal["code"] == "database_unavailable"
+    assert "disk full" in refusal["message_en"] and "磁盘已满" in refusal["message_zh"]
+    assert verdict == "ok"
+    assert set(accepted) | {again.json()["report_id"]} <= stored
+    print(
+        f"FIGURE disk-full: {len(accepted)} reports stored before the disk filled; then 503 "
+        f"'{refusal['message_en']}'; integrity_check {verdict}; all accepted reports present"
+    )
