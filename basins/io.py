@@ -15,6 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import pyogrio
+from shapely.errors import GEOSException
 
 from basins.crs import check_lonlat_bounds, resolve_crs, to_lonlat
 from basins.frames import (
@@ -74,7 +75,12 @@ def _read_file(
     options: dict[str, Any] = {"encoding": encoding} if encoding else {}
     try:
         gdf = pyogrio.read_dataframe(path, **options)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        OSError,
+        GEOSException,  # a geometry GEOS cannot build, e.g. a polygon ring that is not closed
+    ) as exc:
         report.add(
             "file_unreadable",
             layer=layer,
