@@ -17,6 +17,9 @@ class Options:
     size: int = 1_000_000
     samples: int = 2000
     seed: int = 20240601
+    reports: int = 200  # end to end: reports posted (e2e, scaleout)
+    requests: int = 2000  # ingest: requests (and HJ 212 packets) per run
+    map_sizes: tuple[int, ...] = (10_000, 100_000)  # map data: reaches in the network
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,338 @@
+"""The real app for the end-to-end benchmarks: a prepared database, a timed SMTP server, a
+throwaway PostgreSQL server and ``rivernotify serve`` processes on free loopback ports.
+
+The server runs in its own process (``python -m bench.apphost``), so the load generator and
+the SMTP server in the benchmark process do not share its interpreter. With ``--ceiling`` the
+host adds ``POST /bench/insert`` (one row, one commit): the ingest benchmark's ceiling. That
+route exists only in this benchmark host, never in ``api/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT / "data"
+SECRET = "bench-secret-key-0123456789abcdef-not-for-production"
+ADMIN = "bench_admin"
+
+
+# -- the SMTP server, with the arrival time of every message ---------------------------------
+@dataclass
+class Arrivals:
+    """(perf_counter seconds, Message-ID) of each message, appended by the SMTP thread."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    items: list[tuple[float, str]] = field(default_factory=list)
+
+    def snapshot(self) -> list[tuple[float, str]]:
+        with self.lock:
+            return list(self.items)
+
+
+@contextlib.contextmanager
+def timed_smtp() -> Iterator[tuple[Any, Arrivals]]:
+    """The test suite's aiosmtpd server (tests/fixtures/smtp.py), timing each DATA."""
+    from tests.fixtures.smtp import ScriptedHandler, SmtpServer
+
+    arrivals = Arrivals()
+
+    class TimedHandler(ScriptedHandler):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            data = bytes(envelope.original_content or envelope.content)
+            with arrivals.lock:
+                arrivals.items.append((time.perf_counter(), _message_id(data)))
+            return "250 2.0.0 OK"
+
+    server = SmtpServer()
+    server.handler = TimedHandler()
+    server.start()
+    try:
+        yield server, arrivals
+    finally:
+        server.stop()
+
+
+def _message_id(data: bytes) -> str:
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    for line in head.splitlines():
+        if line[:11].lower() == b"message-id:":
+            return line[11:].strip().decode("ascii", "replace")
+    return ""
+
+
+def incident_of(message_id: str) -> int | None:
+    """``<notice-7.incident-12.r...@domain>`` (or ``rivernotify.12.notice.7``) -> 12."""
+    import re
+
+    found = re.search(r"incident-(\d+)", message_id) or re.search(
+        r"rivernotify\.(\d+)\.", message_id
+    )
+    return int(found.group(1)) if found else None
+
+
+# -- databases ----------------------------------------------------------------------------------
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """A fresh database on a throwaway PostgreSQL server started with the tests' helpers
+    (tests/fixtures/postgres.py), or None where PostgreSQL is not installed."""
+    import shutil
+
+    from tests.fixtures import postgres as pg
+
+    bin_dir = pg._bin_dir()
+    if bin_dir is None:
+        yield None
+        return
+    as_root = os.geteuid() == 0
+    base = Path(tempfile.mkdtemp(prefix="rivernotify-bench-pg-"))
+    data, sockets = base / "data", base / "sock"
+    sockets.mkdir()
+    if as_root:
+        shutil.chown(base, "postgres", "postgres")
+        shutil.chown(sockets, "postgres", "postgres")
+    port = pg._free_port()
+    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+              "-E", "UTF8", "--locale=C", "--no-sync"]  # fmt: skip
+    pg._run(initdb, as_postgres=as_root)
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    )
+    ctl = str(bin_dir / "pg_ctl")
+    pg._run([ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
+            as_postgres=as_root)  # fmt: skip
+    try:
+        server = pg.PostgresServer(host="127.0.0.1", port=port, user="postgres")
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        pg._admin(server, f"CREATE DATABASE {name}")
+        yield server.url(name)
+    finally:
+        try:
+            pg._run([ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], as_postgres=as_root)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def prepare_database(url: str, *, webhooks: bool = False) -> str:
+    """Migrate, seed the shipped network and its contacts, add an admin; its bearer token.
+    The shipped contacts' webhooks are dropped unless ``webhooks``: email is measured."""
+    from sqlalchemy import text
+
+    from api.auth.tokens import TokenClaims, make_bearer_token
+    from notifier.accounts.service import add_user
+    from notifier.context import context_from_settings
+    from notifier.db import engine_from_url, session_factory
+    from notifier.migrate import upgrade
+    from notifier.seed import contacts_in, seed_network
+
+    engine = engine_from_url(url)
+    try:
+        upgrade(engine)
+        network = context_from_settings(settings_for(url)).topology.network  # type: ignore[attr-defined]
+        now = datetime.now(UTC)
+        with session_factory(engine)() as session, session.begin():
+            seed_network(session, network=network, contacts=contacts_in(DATA_DIR), now=now)
+            session.flush()
+            if not webhooks:  # their hosts (hooks.example) do not resolve here
+                session.execute(text("UPDATE bureaus SET webhooks = :none"), {"none": "[]"})
+            user = add_user(session, username=ADMIN, password="bench password 2026",
+                            jurisdiction_id=_first_bureau(session), role="admin",
+                            actor="bench", now=now)  # fmt: skip
+            session.flush()
+            claims = TokenClaims(user.id, user.username, "admin")
+    finally:
+        engine.dispose()
+    return make_bearer_token(claims, secret_key=SECRET)
+
+
+def _first_bureau(session: Any) -> str:
+    from sqlalchemy import text
+
+    row = session.execute(text("SELECT jurisdiction_id FROM bureaus ORDER BY 1 LIMIT 1")).first()
+    return str(row[0]) if row else ""
+
+
+def settings_for(url: str, **update: Any) -> Any:
+    from pydantic import SecretStr
+
+    from notifier.settings import Settings
+
+    return Settings(database_url=url, network_dir=DATA_DIR, secret_key=SecretStr(SECRET), **update)
+
+
+def count_rows(url: str, sql: str) -> int:
+    from sqlalchemy import text
+
+    from notifier.db import engine_from_url
+
+    engine = engine_from_url(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+# -- server processes ---------------------------------------------------------------------------
+@dataclass
+class Host:
+    process: subprocess.Popen[bytes]
+    http_port: int
+    hj212_port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def _free_port() -> int:
+    from tests.fixtures.smtp import free_port
+
+    return free_port()
+
+
+@contextlib.contextmanager
+def hosts(
+    url: str, *, smtp: tuple[str, int], count: int = 1, ceiling: bool = False,
+    worker: bool = True,
+) -> Iterator[list[Host]]:  # fmt: skip
+    """``count`` server processes on one database, each with its own worker (unless not
+    ``worker``), ready when this yields."""
+    started: list[Host] = []
+    logs = Path(tempfile.mkdtemp(prefix="rivernotify-bench-"))
+    env = {
+        **os.environ,
+        "RIVERNOTIFY_DATABASE_URL": url,
+        "RIVERNOTIFY_SMTP_HOST": smtp[0],
+        "RIVERNOTIFY_SMTP_PORT": str(smtp[1]),
+        "RIVERNOTIFY_SECRET_KEY": SECRET,
+        "RIVERNOTIFY_NETWORK_DIR": str(DATA_DIR),
+        "RIVERNOTIFY_MODE": "development",
+        "PYTHONPATH": str(ROOT),
+    }
+    try:
+        for n in range(count):
+            http, hj = _free_port(), _free_port()
+            log = logs / f"host{n}.log"
+            args = [sys.executable, "-m", "bench.apphost", "--port", str(http),
+                    "--hj212-port", str(hj)]  # fmt: skip
+            args += ["--ceiling"] if ceiling else []
+            args += [] if worker else ["--no-worker"]
+            with log.open("wb") as out:
+                process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=out)
+            started.append(Host(process, http, hj, log))
+        for host in started:
+            _wait_ready(host)
+        yield started
+    finally:
+        for host in started:
+            host.process.terminate()
+        for host in started:
+            try:
+                host.process.wait(30)
+            except subprocess.TimeoutExpired:
+                host.process.kill()
+
+
+def _wait_ready(host: Host, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if host.process.poll() is not None:
+            raise RuntimeError(f"bench host exited: {host.log.read_text(errors='replace')[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{host.base}/healthz", timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"bench host on port {host.http_port} did not start")
+
+
+# -- the host process ---------------------------------------------------------------------------
+def _ceiling_router() -> Any:
+    """``POST /bench/insert``: one row in its own table, one commit; the ingest ceiling."""
+    from fastapi import APIRouter, Request
+    from sqlalchemy import text
+
+    router = APIRouter()
+
+    @router.post("/bench/insert", status_code=201)
+    def insert(request: Request, body: dict[str, Any]) -> dict[str, int]:
+        services = request.app.state.services
+        with services.sessions() as session:
+            session.execute(
+                text("INSERT INTO bench_rows (body, at) VALUES (:b, :t)"),
+                {"b": str(body)[:500], "t": datetime.now(UTC).isoformat()},
+            )
+            session.commit()
+        return {"ok": 1}
+
+    return router
+
+
+def _create_bench_table(url: str) -> None:
+    from sqlalchemy import text
+
+    from notifier.db import engine_from_url
+
+    engine = engine_from_url(url)
+    key = "SERIAL" if url.startswith("postgresql") else "INTEGER"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE TABLE IF NOT EXISTS bench_rows (id {key} PRIMARY KEY, "
+                              "body TEXT, at TEXT)"))  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``rivernotify serve`` (optionally with the ceiling route, or without the worker)."""
+    import logging
+
+    from api import server
+    from notifier.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m bench.apphost")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--hj212-port", type=int, required=True)
+    parser.add_argument("--ceiling", action="store_true")
+    parser.add_argument("--no-worker", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings().model_copy(update={"port": args.port, "hj212_port": args.hj212_port})
+    if args.ceiling:
+        _create_bench_table(settings.database_url)
+        original = server.build_app
+
+        def with_ceiling(s: Settings) -> Any:
+            app = original(s)
+            app.include_router(_ceiling_router())
+            return app
+
+        server.build_app = with_ceiling  # type: ignore[assignment]
+    if args.no_worker:
+
+        async def idle(*_: Any, **__: Any) -> None:
+            return None
+
+        server._worker = idle
+    return server.serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

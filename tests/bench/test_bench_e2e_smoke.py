@@ -1,0 +1,31 @@
+"""The end-to-end benchmarks still run at a tiny size (no speed target is asserted here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import BENCHMARKS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def shipped_network() -> None:
+    if not (ROOT / "data" / "stations.geojson").is_file():
+        pytest.skip("no shipped network in data/")
+
+
+@pytest.mark.slow  # two processes load the shipped network (~25 s)
+@pytest.mark.usefixtures("shipped_network")
+def test_report_to_inbox_runs_and_loses_no_email(tmp_path: Path) -> None:
+    from bench import Options
+    from bench.e2e import run_one, sqlite_database
+
+    with sqlite_database() as url:
+        result = run_one(url, 5, enough=1)
+    assert result.missing == 0 and result.joined == 0
+    assert len(result.latencies_ms) == 5 and min(result.latencies_ms) > 0
+    assert "e2e" in {name for name, _ in BENCHMARKS}
+    assert Options().reports == 200
