@@ -29,10 +29,17 @@ def _e2e(options: Options) -> Section:
     return run(options)
 
 
+def _ingest(options: Options) -> Section:
+    from bench.ingest import run
+
+    return run(options)
+
+
 #: Every benchmark `python -m bench` runs, in order: (name, function).
 BENCHMARKS: list[tuple[str, Benchmark]] = [
     ("trace", _trace),
     ("e2e", _e2e),
+    ("ingest", _ingest),
 ]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"

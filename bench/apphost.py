@@ -264,23 +264,36 @@ def _wait_ready(host: Host, timeout_s: float = 120.0) -> None:
 
 
 # -- the host process ---------------------------------------------------------------------------
+def _row_model() -> Any:
+    from pydantic import BaseModel
+
+    class Row(BaseModel):
+        n: int
+        note: str = ""
+
+    return Row
+
+
 def _ceiling_router() -> Any:
     """``POST /bench/insert``: one row in its own table, one commit; the ingest ceiling."""
     from fastapi import APIRouter, Request
     from sqlalchemy import text
 
     router = APIRouter()
+    row = _row_model()
 
-    @router.post("/bench/insert", status_code=201)
-    def insert(request: Request, body: dict[str, Any]) -> dict[str, int]:
+    def insert(request: Request, body: row) -> dict[str, int]:  # type: ignore[valid-type]
         services = request.app.state.services
         with services.sessions() as session:
             session.execute(
                 text("INSERT INTO bench_rows (body, at) VALUES (:b, :t)"),
-                {"b": str(body)[:500], "t": datetime.now(UTC).isoformat()},
+                {"b": body.model_dump_json(), "t": datetime.now(UTC).isoformat()},  # type: ignore[attr-defined]
             )
             session.commit()
         return {"ok": 1}
+
+    insert.__annotations__ = {"request": Request, "body": row, "return": dict[str, int]}
+    router.add_api_route("/bench/insert", insert, methods=["POST"], status_code=201)
 
     return router
 

@@ -29,3 +29,17 @@ def test_report_to_inbox_runs_and_loses_no_email(tmp_path: Path) -> None:
     assert len(result.latencies_ms) == 5 and min(result.latencies_ms) > 0
     assert "e2e" in {name for name, _ in BENCHMARKS}
     assert Options().reports == 200
+
+
+@pytest.mark.slow  # a server process loads the shipped network (~15 s)
+@pytest.mark.usefixtures("shipped_network")
+def test_ingest_runs_and_loses_no_request(tmp_path: Path) -> None:
+    from bench import Options
+    from bench.ingest import run
+
+    section = run(Options(requests=20))
+    names = [f.name for f in section.figures]
+    assert "ceiling: bare insert per second" in names
+    assert any(name.startswith("HJ 212 packets") for name in names)
+    assert "not answered with success: 0;" in section.notes[0]
+    assert "HJ 212 reports stored 20 of 20" in section.notes[0]
