@@ -35,11 +35,18 @@ def _ingest(options: Options) -> Section:
     return run(options)
 
 
+def _mapdata(options: Options) -> Section:
+    from bench.mapdata import run
+
+    return run(options)
+
+
 #: Every benchmark `python -m bench` runs, in order: (name, function).
 BENCHMARKS: list[tuple[str, Benchmark]] = [
     ("trace", _trace),
     ("e2e", _e2e),
     ("ingest", _ingest),
+    ("mapdata", _mapdata),
 ]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"

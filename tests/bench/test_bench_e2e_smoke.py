@@ -43,3 +43,12 @@ def test_ingest_runs_and_loses_no_request(tmp_path: Path) -> None:
     assert any(name.startswith("HJ 212 packets") for name in names)
     assert "not answered with success: 0;" in section.notes[0]
     assert "HJ 212 reports stored 20 of 20" in section.notes[0]
+
+
+def test_map_data_measures_every_zoom() -> None:
+    from bench import Options
+    from bench.mapdata import ZOOMS, run
+
+    section = run(Options(map_sizes=(300,)))
+    sizes = [f for f in section.figures if f.name.endswith(": size")]
+    assert len(sizes) == len(ZOOMS) and all(f.value > 0 and f.ratio for f in sizes)
