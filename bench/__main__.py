@@ -41,12 +41,19 @@ def _mapdata(options: Options) -> Section:
     return run(options)
 
 
+def _scaleout(options: Options) -> Section:
+    from bench.scaleout import run
+
+    return run(options)
+
+
 #: Every benchmark `python -m bench` runs, in order: (name, function).
 BENCHMARKS: list[tuple[str, Benchmark]] = [
     ("trace", _trace),
     ("e2e", _e2e),
     ("ingest", _ingest),
     ("mapdata", _mapdata),
+    ("scaleout", _scaleout),
 ]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"

@@ -52,3 +52,16 @@ def test_map_data_measures_every_zoom() -> None:
     section = run(Options(map_sizes=(300,)))
     sizes = [f for f in section.figures if f.name.endswith(": size")]
     assert len(sizes) == len(ZOOMS) and all(f.value > 0 and f.ratio for f in sizes)
+
+
+@pytest.mark.slow  # a PostgreSQL server and two server processes (~20 s)
+@pytest.mark.usefixtures("shipped_network")
+def test_scale_out_sends_nothing_twice() -> None:
+    from bench.scaleout import run_config
+
+    try:
+        result, _ = run_config(2, 4, None, enough=1)
+    except LookupError as exc:
+        pytest.skip(str(exc))
+    assert result.duplicates == 0
+    assert result.emails == result.expected > 0
