@@ -27,6 +27,7 @@ def _post(client: TestClient, headers: dict[str, str], n: int) -> tuple[int, flo
 
 
 @pytest.mark.slow  # 30 s by design
+@pytest.mark.timeout(SOAK_S + 120)
 def test_soak_at_80_percent_of_the_measured_ceiling(client: TestClient, tokens: Tokens) -> None:
     headers = tokens.header("a1")
     process = psutil.Process()
