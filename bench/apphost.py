@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"
 SECRET = "bench-secret-key-0123456789abcdef-not-for-production"
 ADMIN = "bench_admin"
+#: A directory: run each server process under pyinstrument, its report written there.
+PROFILE_ENV = "RIVERNOTIFY_BENCH_PROFILE_DIR"
 
 
 # -- the SMTP server, with the arrival time of every message ---------------------------------
@@ -233,6 +235,10 @@ def hosts(
             log = logs / f"host{n}.log"
             args = [sys.executable, "-m", "bench.apphost", "--port", str(http),
                     "--hj212-port", str(hj)]  # fmt: skip
+            profile = os.environ.get(PROFILE_ENV)
+            if profile:  # the host under pyinstrument; its report is written on stop
+                out_file = str(Path(profile) / f"host{n}.txt")
+                args[1:1] = ["-m", "pyinstrument", "-o", out_file]
             args += ["--ceiling"] if ceiling else []
             args += [] if worker else ["--no-worker"]
             with log.open("wb") as out:
@@ -344,7 +350,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             return None
 
         server._worker = idle
+    if os.environ.get(PROFILE_ENV):
+        return _profiled_prepare(lambda: server.serve(settings))
     return server.serve(settings)
+
+
+def _profiled_prepare(serve: Any) -> int:
+    """The worker's message building runs in a thread pyinstrument does not sample: profile
+    it with cProfile, accumulated over every call, written next to pyinstrument's report."""
+    import cProfile
+    import pstats
+
+    from notifier.delivery.worker import Worker
+
+    profile = cProfile.Profile()
+    original = Worker._prepare
+
+    def prepare(self: Worker, claimed: Any) -> Any:
+        profile.enable()
+        try:
+            return original(self, claimed)
+        finally:
+            profile.disable()
+
+    Worker._prepare = prepare  # type: ignore[method-assign]
+    try:
+        return int(serve())
+    finally:
+        out = Path(os.environ[PROFILE_ENV]) / f"prepare-{os.getpid()}.txt"
+        with out.open("w") as stream:
+            pstats.Stats(profile, stream=stream).sort_stats("cumulative").print_stats(35)
 
 
 if __name__ == "__main__":

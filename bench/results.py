@@ -12,7 +12,10 @@ from pathlib import Path
 
 from bench import Figure, Options, Section
 
-LIBRARIES = ("numpy", "networkx", "shapely", "geopandas")
+LIBRARIES = (
+    "numpy", "networkx", "shapely", "geopandas", "fastapi", "uvicorn", "sqlalchemy", "psycopg",
+    "aiosmtplib", "aiosmtpd", "pillow",
+)  # fmt: skip
 
 
 def cpu_model() -> str:
