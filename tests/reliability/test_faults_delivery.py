@@ -106,7 +106,7 @@ def test_worker_sigkilled_ten_times_loses_nothing(
     path = tmp_path / "kill.db"
     shutil.copy(migrated_sqlite, path)
     engine = engine_from_url(f"sqlite:///{path}")
-    seeded = seed_incident(engine)
+    seeded = seed_incident(engine, deadline=datetime.now(UTC) + timedelta(days=1))
     ids = add_outbox(engine, seeded, count=300, due=datetime.now(UTC) - timedelta(seconds=1))
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIVERNOTIFY_")}
     env.update(
