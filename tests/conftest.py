@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.http",
     "tests.fixtures.postgres",
+    "tests.fixtures.databases",
     "tests.fixtures.browser",
 ]
 

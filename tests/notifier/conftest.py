@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.context import EngineContext
-from notifier.db import engine_from_url, session_factory
+from notifier.db import session_factory
 from notifier.evaluation.standards import LIMITS_FILE, read_standards
 from notifier.routing.policy import load_policy
 from notifier.topology import BasinsTopology
@@ -19,35 +17,6 @@ from tests.notifier import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_LIMITS = ROOT.parent / "shared" / "data" / "standards" / "gb3838_2002_limits.csv"
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from notifier.migrate import upgrade
-
-    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
-    engine = engine_from_url(f"sqlite:///{path}")
-    upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database migrated to head, fresh for each test, on both backends."""
-    if request.param == "sqlite":
-        target = tmp_path / "test.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        url = f"sqlite:///{target}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = engine_from_url(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

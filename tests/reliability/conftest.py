@@ -1,51 +1,19 @@
-"""Reliability fixtures: migrated databases on both backends (fresh per test)."""
+"""Reliability fixtures. Migrated databases come from tests/fixtures/databases.py (``db``,
+``sqlite_template``)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
 from notifier.db import engine_from_url
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from notifier.migrate import upgrade
-
-    path = tmp_path_factory.mktemp("reliability-template") / "template.db"
-    engine = engine_from_url(f"sqlite:///{path}")
-    upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database migrated to head, fresh for each test, on both backends."""
-    if request.param == "sqlite":
-        target = tmp_path / "db.sqlite"
-        shutil.copy(request.getfixturevalue("migrated_sqlite"), target)
-        url = f"sqlite:///{target}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = engine_from_url(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
 
 # The API fixtures (an app on a seeded SQLite database, tokens). The template and the station
 # key are this package's own: tests.api's template issues S1's key into a module global, which a
 # second build would overwrite under tests/api's feet.
-from tests.api.conftest import (  # noqa: E402, F401
+from tests.api.conftest import (  # noqa: F401
     api_ctx,
     api_settings,
     app,

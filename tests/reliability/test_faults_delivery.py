@@ -99,12 +99,12 @@ def _spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 @pytest.mark.slow  # ten worker processes started and killed: ~30 s
 def test_worker_sigkilled_ten_times_loses_nothing(
-    migrated_sqlite: Path, tmp_path: Path, smtp_server: SmtpServer
+    sqlite_template: Path, tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     import shutil
 
     path = tmp_path / "kill.db"
-    shutil.copy(migrated_sqlite, path)
+    shutil.copy(sqlite_template, path)
     engine = engine_from_url(f"sqlite:///{path}")
     seeded = seed_incident(engine, deadline=datetime.now(UTC) + timedelta(days=1))
     ids = add_outbox(engine, seeded, count=300, due=datetime.now(UTC) - timedelta(seconds=1))
