@@ -4,17 +4,29 @@ Drawn with Pillow from lon/lat geometries in a local equirectangular projection 
 scaled by the cosine of the mid latitude): exact enough at the scale of a few counties, and no
 tile server or GIS stack is needed to send a notice. Labels are ASCII only, so the image does
 not depend on a CJK font being installed; the Chinese names are in the text beside it.
+
+The image is drawn in palette mode with the handful of colours below: PNG then compresses
+one byte per pixel instead of three, which makes a map about five times cheaper to encode
+(every notice carries its own, so this is on the delivery worker's hot path; see
+docs/PERFORMANCE.md) and smaller too.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import shapely
 from PIL import Image, ImageDraw, ImageFont
 
 from notifier.delivery.context import MapGeometry
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 WIDTH, HEIGHT = 480, 320
 MARGIN = 24
@@ -24,8 +36,11 @@ AREA_LINE = (214, 120, 40)
 PATH_LINE = (30, 100, 200)
 ORIGIN = (200, 30, 30)
 INK = (40, 40, 40)
+WHITE = (255, 255, 255)
+#: Every colour the map uses; drawing takes their palette indexes.
+PALETTE = (BACKGROUND, AREA_FILL, AREA_LINE, PATH_LINE, ORIGIN, INK, WHITE)
 
-Coords = list[tuple[float, float]]
+Coords = np.ndarray[Any, np.dtype[np.float64]]  # (n, 2) lon/lat
 
 
 def _parts(geometry: object) -> Iterator[object]:
@@ -38,11 +53,15 @@ def _parts(geometry: object) -> Iterator[object]:
         yield from _parts(part)
 
 
+def _xy(geometry: object) -> Coords:
+    return np.asarray(shapely.get_coordinates(geometry), dtype=np.float64)
+
+
 def _rings(geometry: object) -> Iterator[tuple[Coords, list[Coords]]]:
     for part in _parts(geometry):
         if getattr(part, "geom_type", "") == "Polygon":
-            exterior = list(part.exterior.coords)  # type: ignore[attr-defined]
-            holes = [list(r.coords) for r in part.interiors]  # type: ignore[attr-defined]
+            exterior = _xy(part.exterior)  # type: ignore[attr-defined]
+            holes = [_xy(r) for r in part.interiors]  # type: ignore[attr-defined]
             yield exterior, holes
 
 
@@ -50,9 +69,9 @@ def _lines(geometry: object) -> Iterator[Coords]:
     for part in _parts(geometry):
         kind = getattr(part, "geom_type", "")
         if kind in ("LineString", "LinearRing"):
-            yield list(part.coords)  # type: ignore[attr-defined]
+            yield _xy(part)
         elif kind == "Polygon":
-            yield list(part.exterior.coords)  # type: ignore[attr-defined]
+            yield _xy(part.exterior)  # type: ignore[attr-defined]
 
 
 class _Frame:
@@ -67,14 +86,17 @@ class _Frame:
         self.cx = (minx + maxx) / 2
         self.cy = (miny + maxy) / 2
 
-    def __call__(self, coords: Iterable[tuple[float, ...]]) -> list[tuple[float, float]]:
-        return [
-            (
-                WIDTH / 2 + (c[0] - self.cx) * self.kx * self.scale,
-                HEIGHT / 2 - (c[1] - self.cy) * self.scale,
-            )
-            for c in coords
-        ]
+    def __call__(self, coords: Coords) -> list[float]:
+        """Pixel coordinates, flat (x0, y0, x1, y1, ...) as Pillow takes them."""
+        xy = np.empty_like(coords, dtype=np.float64)
+        xy[:, 0] = WIDTH / 2 + (coords[:, 0] - self.cx) * self.kx * self.scale
+        xy[:, 1] = HEIGHT / 2 - (coords[:, 1] - self.cy) * self.scale
+        return xy.ravel().tolist()
+
+    def degrees_per_px(self) -> float:
+        """Half a pixel in degrees: geometries are simplified to this before drawing (a
+        county border has hundreds of vertices, most of them in the same pixel)."""
+        return 0.5 / self.scale
 
     def km_per_px(self) -> float:
         return 111.32 / self.scale
@@ -93,46 +115,94 @@ def _bounds(map_geometry: MapGeometry) -> tuple[float, float, float, float]:
     return minx - pad, miny - pad, maxx + pad, maxy + pad
 
 
-def _scale_bar(draw: ImageDraw.ImageDraw, frame: _Frame) -> None:
+def _ink(colour: tuple[int, int, int]) -> int:
+    return PALETTE.index(colour)
+
+
+@cache
+def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's built-in font (loading it decodes an embedded font file: done once)."""
+    return ImageFont.load_default()
+
+
+def _new_image(width: int, height: int) -> Image.Image:
+    image = Image.new("P", (width, height), _ink(BACKGROUND))
+    image.putpalette([channel for colour in PALETTE for channel in colour])
+    return image
+
+
+def _draw(image: Image.Image) -> ImageDraw.ImageDraw:
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"  # no anti-aliasing: a palette image has no in-between colours
+    return draw
+
+
+@cache
+def _label(text: str) -> Image.Image:
+    """A text on the background, rendered once and pasted (text rendering is the slow part)."""
+    font = _font()
+    _, _, right, bottom = font.getbbox(text)
+    image = _new_image(int(right) + 2, int(bottom) + 2)
+    _draw(image).text((0, 0), text, fill=_ink(INK), font=font)
+    return image
+
+
+@cache
+def _legend() -> Image.Image:
+    """The legend box of the top right corner, drawn once."""
+    image = _new_image(104, 48)
+    draw = _draw(image)
+    font, ink = _font(), _ink(INK)
+    draw.ellipse([2, 4, 10, 12], fill=_ink(ORIGIN))
+    draw.text((16, 2), "origin", fill=ink, font=font)
+    draw.line([(2, 24), (10, 24)], fill=_ink(PATH_LINE), width=3)
+    draw.text((16, 18), "flow path", fill=ink, font=font)
+    draw.rectangle([2, 36, 10, 44], fill=_ink(AREA_FILL), outline=_ink(AREA_LINE))
+    draw.text((16, 34), "your area", fill=ink, font=font)
+    return image
+
+
+def _scale_bar(image: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame) -> None:
     target_km = frame.km_per_px() * 100
     magnitude = 10 ** math.floor(math.log10(target_km))
     nice = max(s for s in (1, 2, 5, 10) if s * magnitude <= target_km) * magnitude
     length = nice / frame.km_per_px()
     x0, y0 = MARGIN, HEIGHT - 12
-    draw.line([(x0, y0), (x0 + length, y0)], fill=INK, width=2)
-    label = f"{nice:g} km"
-    draw.text((x0 + length + 6, y0 - 7), label, fill=INK, font=ImageFont.load_default())
+    draw.line([(x0, y0), (x0 + length, y0)], fill=_ink(INK), width=2)
+    image.paste(_label(f"{nice:g} km"), (round(x0 + length + 6), y0 - 7))
 
 
-def _legend(draw: ImageDraw.ImageDraw) -> None:
-    font = ImageFont.load_default()
-    x, y = WIDTH - 110, 8
-    draw.ellipse([x, y + 2, x + 8, y + 10], fill=ORIGIN)
-    draw.text((x + 14, y), "origin", fill=INK, font=font)
-    draw.line([(x, y + 22), (x + 8, y + 22)], fill=PATH_LINE, width=3)
-    draw.text((x + 14, y + 16), "flow path", fill=INK, font=font)
-    draw.rectangle([x, y + 34, x + 8, y + 42], fill=AREA_FILL, outline=AREA_LINE)
-    draw.text((x + 14, y + 32), "your area", fill=INK, font=font)
+def _draw_path(draw: ImageDraw.ImageDraw, frame: _Frame, path: tuple[BaseGeometry, ...]) -> None:
+    """Every reach of the path, its coordinates converted in one go."""
+    lines = [line for geometry in path for line in _parts(geometry)]
+    if not lines:
+        return
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    pixels = np.asarray(frame(coords)).reshape(-1, 2)
+    for part in np.split(pixels, np.flatnonzero(np.diff(index)) + 1):
+        if len(part) > 1:
+            draw.line(part.ravel().tolist(), fill=_ink(PATH_LINE), width=3, joint="curve")
 
 
 def render_map_png(map_geometry: MapGeometry) -> bytes:
     """A WIDTH x HEIGHT PNG; deterministic for the same geometries."""
     frame = _Frame(_bounds(map_geometry))
-    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
-    draw = ImageDraw.Draw(image)
+    image = _new_image(WIDTH, HEIGHT)
+    draw = _draw(image)
     if map_geometry.recipient_area is not None:
-        for exterior, holes in _rings(map_geometry.recipient_area):
-            draw.polygon(frame(exterior), fill=AREA_FILL, outline=AREA_LINE)
+        tolerance = frame.degrees_per_px()
+        area = shapely.simplify(map_geometry.recipient_area, tolerance, preserve_topology=True)
+        for exterior, holes in _rings(area):
+            draw.polygon(frame(exterior), fill=_ink(AREA_FILL), outline=_ink(AREA_LINE))
             for hole in holes:
-                draw.polygon(frame(hole), fill=BACKGROUND, outline=AREA_LINE)
-    for geometry in map_geometry.path:
-        for line in _lines(geometry):
-            draw.line(frame(line), fill=PATH_LINE, width=3, joint="curve")
-    ox, oy = frame([(map_geometry.origin.centroid.x, map_geometry.origin.centroid.y)])[0]
-    draw.ellipse([ox - 6, oy - 6, ox + 6, oy + 6], fill=ORIGIN, outline=(255, 255, 255))
-    draw.text((8, 6), "N ^", fill=INK, font=ImageFont.load_default())
-    _scale_bar(draw, frame)
-    _legend(draw)
+                draw.polygon(frame(hole), fill=_ink(BACKGROUND), outline=_ink(AREA_LINE))
+    _draw_path(draw, frame, map_geometry.path)
+    centre = map_geometry.origin.centroid
+    ox, oy = frame(np.array([[centre.x, centre.y]]))
+    draw.ellipse([ox - 6, oy - 6, ox + 6, oy + 6], fill=_ink(ORIGIN), outline=_ink(WHITE))
+    image.paste(_label("N ^"), (8, 6))
+    _scale_bar(image, draw, frame)
+    image.paste(_legend(), (WIDTH - 112, 6))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", compress_level=3)  # level 6 costs twice as much
     return buffer.getvalue()
