@@ -1,9 +1,18 @@
 """schemathesis against the whole app's OpenAPI document, signed in as admin: no server
-error and every response as documented (a short run: 25 examples per operation)."""
+error and every response as documented.
+
+A short run by default (25 examples per operation); ``RIVERNOTIFY_SCHEMATHESIS_EXAMPLES`` sets
+another number for a long run (docs/RELIABILITY.md). Run with ``-s`` to see the tally of
+operations, requests and status codes (a ``FIGURE schemathesis`` line)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +28,7 @@ from notifier.settings import Settings
 from tests.api.conftest import ACCOUNTS, PASSWORD, ROOT, SECRET
 from tests.notifier import synthetic
 
+EXAMPLES = int(os.environ.get("RIVERNOTIFY_SCHEMATHESIS_EXAMPLES", "25"))
 _DB = Path(tempfile.mkdtemp(prefix="rivernotify-openapi-")) / "openapi.db"
 # The admin is the first account added (id 1); the token is signed, not signed in for.
 ADMIN = {
@@ -87,6 +97,26 @@ def prepared_database(api_ctx: Any) -> None:
     engine.dispose()
 
 
+_STATUSES: Counter[int] = Counter()
+_OPERATIONS: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally() -> Iterator[None]:
+    """Counts what the run did, so that a long run can report its figures."""
+    started = time.monotonic()
+    yield
+    if not _OPERATIONS:
+        return
+    server_errors = sum(n for status, n in _STATUSES.items() if status >= 500)
+    codes = ", ".join(f"{status}: {n}" for status, n in sorted(_STATUSES.items()))
+    sys.stdout.write(
+        f"\nFIGURE schemathesis: {EXAMPLES} max examples per operation, "
+        f"{len(_OPERATIONS)} operations, {sum(_OPERATIONS.values())} requests, "
+        f"{server_errors} x 5xx, {time.monotonic() - started:.0f} s ({codes})\n"
+    )
+
+
 def test_the_document_declares_security_and_errors() -> None:
     document = APP.openapi()
     schemes = document["components"]["securitySchemes"]
@@ -102,7 +132,7 @@ def test_the_document_declares_security_and_errors() -> None:
 
 @SCHEMA.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -111,4 +141,7 @@ def test_openapi_conformance(case: Any) -> None:
     a unit that does not convert, a time in the future): 422 is right there, so the check that
     every schema-valid request is accepted is left out. Server errors and responses that
     differ from the document are not."""
-    case.call_and_validate(headers=ADMIN, excluded_checks=[positive_data_acceptance])
+    response = case.call(headers=ADMIN)
+    _OPERATIONS[case.operation.label] += 1
+    _STATUSES[response.status_code] += 1
+    case.validate_response(response, headers=ADMIN, excluded_checks=[positive_data_acceptance])

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import statistics
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -85,3 +92,44 @@ def percentile(values: list[float], q: float) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+@contextmanager
+def small_filesystem(where: Path, *, size_kib: int, owner: str | None = None) -> Iterator[Path]:
+    """A tmpfs of ``size_kib`` mounted at ``where`` (its root owned by ``owner`` if given);
+    skips where mounting is not allowed."""
+    where.mkdir()
+    options = f"size={size_kib}k"
+    if owner is not None:
+        user = pwd.getpwnam(owner)
+        options += f",uid={user.pw_uid},gid={user.pw_gid},mode=0700"
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
+
+
+def fill_leaving(where: Path, *, kib: int) -> Path:
+    """A file that takes all but ``kib`` KiB of the file system at ``where``; unlink it to free
+    the space again."""
+    filler = where / "filler"
+    free = os.statvfs(where).f_bavail * os.statvfs(where).f_frsize
+    filler.write_bytes(b"\0" * max(0, free - kib * 1024))
+    return filler
+
+
+def noisy_note(n: int, *, chars: int = 3000) -> str:
+    """A report note that does not compress (PostgreSQL compresses long repetitive text, which
+    would take thousands of reports to fill a disk)."""
+    import random
+
+    rng = random.Random(n)
+    return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(chars))

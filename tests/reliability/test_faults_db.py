@@ -30,6 +30,7 @@ from tests.reliability.support import (
     report_body,
     report_ids,
     seed_api_database,
+    small_filesystem,
 )
 
 
@@ -222,30 +223,12 @@ def test_sqlite_locked_past_the_busy_timeout_is_a_503_not_a_500(
     app.state.services.engine.dispose()
 
 
-@contextlib.contextmanager
-def _small_filesystem(where: Path, *, size_kib: int) -> Iterator[Path]:
-    """A tmpfs of ``size_kib`` mounted at ``where``; skips where mounting is not allowed."""
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
-
-
 def test_disk_full_under_sqlite_is_a_clear_503_and_nothing_is_corrupted(
     api_template: Path, api_settings: Settings, api_ctx: EngineContext, tmp_path: Path
 ) -> None:
     import shutil
 
-    with _small_filesystem(tmp_path / "small", size_kib=8192) as small:
+    with small_filesystem(tmp_path / "small", size_kib=8192) as small:
         path = small / "full.db"
         shutil.copy(api_template, path)
         filler = small / "filler"
