@@ -18,11 +18,15 @@ reach's upstream end), over every tributary; computed on whole tree intervals at
 
 from __future__ import annotations
 
+import dataclasses
+import operator
+from typing import Any, cast
+
 import numpy as np
 
 from basins.index import NetworkIndex
 from basins.model import Direction, Hierarchy, JurisdictionKind, TraceEntry
-from basins.trace_walks import EPS, TIE_DECIMALS, DownWalk, Hit, UpWalk, Walk
+from basins.trace_walks import EPS, TIE_DECIMALS, TIE_GAP, DownWalk, Hit, UpWalk, Walk
 
 
 class UnknownReachError(KeyError):
@@ -87,14 +91,39 @@ def _within(
         if (hit.seconds <= limit_s + EPS and hit.metres <= limit_m + EPS)
         or hit.jurisdiction in keep
     ]
-    kept.sort(
-        key=lambda h: (
-            round(max(h.seconds, 0.0), TIE_DECIMALS),
-            round(max(h.metres, 0.0), 3),
-            index.jurisdiction_ids[h.jurisdiction],
-        )
+    return _by_arrival(index, kept)
+
+
+def _by_arrival(index: NetworkIndex, hits: list[Hit]) -> list[Hit]:
+    """Sort by (time to the microsecond, distance to the millimetre, id).
+
+    ``round`` is slow, so sort by raw time first (rounding keeps that order) and apply the full
+    key only within clusters of hits less than two microseconds apart, the only ones whose
+    rounded times can tie.
+    """
+    hits.sort(key=_SECONDS)
+    out: list[Hit] = []
+    start = 0
+    for k in range(1, len(hits) + 1):
+        if k < len(hits) and hits[k].seconds - hits[k - 1].seconds < TIE_GAP:
+            continue
+        if k - start > 1:
+            out.extend(sorted(hits[start:k], key=lambda h: _tie_key(index, h)))
+        else:
+            out.append(hits[start])
+        start = k
+    return out
+
+
+_SECONDS = operator.attrgetter("seconds")
+
+
+def _tie_key(index: NetworkIndex, hit: Hit) -> tuple[float, float, str]:
+    return (
+        round(hit.seconds, TIE_DECIMALS),
+        round(hit.metres, 3),
+        index.jurisdiction_ids[hit.jurisdiction],
     )
-    return kept
 
 
 _Facts = tuple[str, JurisdictionKind, str | None, str | None]  # name, kind, prefecture, province
@@ -142,19 +171,89 @@ class _Dresser:
         return found
 
     def entry(self, hit: Hit, adjacent: bool) -> TraceEntry:
+        """The entry for one hit. Its slots are filled directly: the frozen dataclass
+        ``__init__`` costs half again as much, a visible share of a trace entering many
+        jurisdictions (and RoutedEntry's ``path`` is a property, slower still to set)."""
         jid = self.index.jurisdiction_ids[hit.jurisdiction]
         name, kind, prefecture, province = self.facts(jid)
-        return TraceEntry(
-            jid,
-            name,
-            kind,
-            self.index.reach_ids[hit.reach],
-            max(hit.metres, 0.0) / 1000.0,  # sums along the tree can round to -1e-12
-            max(hit.seconds, 0.0) / 3600.0,
-            hit.estimated,
-            adjacent,
-            hit.boundary,
-            None not in (prefecture, self.prefecture) and prefecture != self.prefecture,
-            None not in (province, self.province) and province != self.province,
-            self.walker.path(hit.reach) if self.paths else (),
+        entry = object.__new__(RoutedEntry if self.paths else TraceEntry)
+        _put_jurisdiction_id(entry, jid)
+        _put_name(entry, name)
+        _put_kind(entry, kind)
+        _put_first_reach(entry, self.index.reach_ids[hit.reach])
+        _put_distance_km(entry, hit.metres / 1000.0)
+        _put_eta_hours(entry, hit.seconds / 3600.0)
+        _put_eta_estimated(entry, hit.estimated)
+        _put_adjacent(entry, adjacent)
+        _put_boundary(entry, hit.boundary)
+        _put_other_prefecture(
+            entry, None not in (prefecture, self.prefecture) and prefecture != self.prefecture
         )
+        _put_other_province(
+            entry, None not in (province, self.province) and province != self.province
+        )
+        if self.paths:
+            _ROUTE.__set__(entry, (self.walker, hit.reach))
+        else:
+            _PATH.__set__(entry, ())
+        return entry
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(TraceEntry))
+if _FIELDS[-1] != "path" or len(_FIELDS) != 12:  # pragma: no cover - the setters below
+    raise ImportError(f"TraceEntry fields changed, update basins.trace: {_FIELDS}")
+(
+    _put_jurisdiction_id,
+    _put_name,
+    _put_kind,
+    _put_first_reach,
+    _put_distance_km,
+    _put_eta_hours,
+    _put_eta_estimated,
+    _put_adjacent,
+    _put_boundary,
+    _put_other_prefecture,
+    _put_other_province,
+) = (TraceEntry.__dict__[name].__set__ for name in _FIELDS[:-1])
+_PATH: Any = TraceEntry.__dict__["path"]  # the slot itself, under RoutedEntry's property
+_as_tuple = operator.attrgetter(*_FIELDS)
+
+
+class RoutedEntry(TraceEntry):
+    """A TraceEntry whose ``path`` is spelled out from the walk when first read, then kept.
+
+    The walk already knows every path (predecessors, slices of the primary tree's preorder),
+    but writing each one out as a tuple of reach ids costs a copy per reach per entry: on a
+    long river, several times the rest of the trace, while most callers read few paths or none.
+    Reading ``path`` gives exactly the tuple an eager trace gives. It compares and hashes equal
+    to a plain TraceEntry with the same fields; ``dataclasses.replace`` and pickling work too.
+    """
+
+    __slots__ = ("_route",)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        try:
+            return cast(tuple[str, ...], _PATH.__get__(self))
+        except AttributeError:  # not read yet
+            walker, reach = _ROUTE.__get__(self)
+            built: tuple[str, ...] = walker.path(reach)
+            _PATH.__set__(self, built)
+            return built
+
+    @path.setter
+    def path(self, value: tuple[str, ...]) -> None:  # dataclass __init__ and __setstate__
+        _PATH.__set__(self, value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TraceEntry):
+            return bool(_as_tuple(self) == _as_tuple(other))
+        return NotImplemented
+
+    __hash__ = TraceEntry.__hash__
+
+    def __repr__(self) -> str:
+        return "TraceEntry" + TraceEntry.__repr__(self).removeprefix(type(self).__qualname__)
+
+
+_ROUTE: Any = RoutedEntry.__dict__["_route"]

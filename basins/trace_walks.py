@@ -9,7 +9,7 @@ handled as extra entry points ("portals", settled by Bellman-Ford).
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,14 +17,19 @@ from basins.index import FloatArray, IntArray, NetworkIndex, gather
 from basins.index_build import hops_of
 
 EPS = 1e-9
+#: A downstream heap entry: seconds, metres, reach, predecessor, estimated, on the primary tree.
+_Item = tuple[float, float, int, int, bool, bool]
 #: Arrival times equal to a microsecond count as a tie (sums along different routes round
 #: differently); in a tie the administering jurisdiction wins over an other bank.
 TIE_DECIMALS = 6
+#: Times whose rounding to the microsecond can tie lie closer than this.
+TIE_GAP = 2 * 10.0**-TIE_DECIMALS
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """Earliest arrival at one jurisdiction, before it is dressed as a TraceEntry."""
+class Hit(NamedTuple):
+    """Earliest arrival at one jurisdiction, before it is dressed as a TraceEntry (a named
+    tuple: a trace makes one per jurisdiction entered, and a frozen dataclass costs 3x more).
+    Times and distances are clamped at 0: sums along the tree can round to -1e-12."""
 
     jurisdiction: int
     seconds: float
@@ -60,21 +65,32 @@ class Walk:
         return ((int(ix.jurisdiction[reach]), False), *((int(j), True) for j in ix.co_of(reach)))
 
     def best_hits(self, arrivals: list[tuple[float, float, int, bool]]) -> list[Hit]:
-        """Earliest arrival per jurisdiction (administering wins a tie with a boundary)."""
+        """Earliest arrival per jurisdiction (administering wins a tie with a boundary).
+
+        ``arrivals`` come by time, so a later one replaces the best only in a tie (same time
+        to the microsecond) that it wins as administrator; ``round`` is costly, so it is only
+        called for the few candidates that could win.
+        """
         home, events = self.home, self.ix.events
-        best: dict[int, tuple[float, bool, float, float, int, bool]] = {}
+        best: dict[int, tuple[float, bool, float, int, bool]] = {}
         for jid in self.ix.co_of(self.origin).tolist():
-            best[jid] = (0.0, True, 0.0, 0.0, self.origin, False)
+            best[jid] = (0.0, True, 0.0, self.origin, False)
         for seconds, metres, reach, est in arrivals:
-            key = round(seconds, TIE_DECIMALS)
             event = events.get(reach)
             for jid, boundary in event.entered if event is not None else self.entered_at(reach):
                 if jid == home:
                     continue
                 old = best.get(jid)
-                if old is None or (key, boundary) < old[:2]:
-                    best[jid] = (key, boundary, seconds, metres, reach, est)
-        return [Hit(jid, s, m, r, b, e) for jid, (_, b, s, m, r, e) in best.items()]
+                if old is None or (
+                    ((old[1] > boundary and seconds - old[0] < TIE_GAP) or seconds < old[0])
+                    and (round(seconds, TIE_DECIMALS), boundary)
+                    < (round(old[0], TIE_DECIMALS), old[1])
+                ):
+                    best[jid] = (seconds, boundary, metres, reach, est)
+        return [
+            Hit(jid, s if s > 0.0 else 0.0, m if m > 0.0 else 0.0, r, b, e)
+            for jid, (s, b, m, r, e) in best.items()
+        ]
 
 
 class DownWalk(Walk):
@@ -117,9 +133,11 @@ class DownWalk(Walk):
         )
 
     def run(self, limit_s: float, limit_m: float) -> list[Hit]:
+        """Dijkstra over event reaches. Most events have one hop: when that hop would be the
+        next one popped anyway, it is followed at once instead of through the heap."""
         events, parent = self.ix.events, self.ix.parent_list
         settled, primary = self.pred, self._primary
-        heap: list[tuple[float, float, int, int, bool, bool]] = []
+        heap: list[_Item] = []
         s0, m0, e0 = self.start
         hops = self._next(self.origin)
         for w, ds, dm, de in hops:
@@ -127,23 +145,35 @@ class DownWalk(Walk):
             heap.append((s0 + ds, m0 + dm, w, self.origin, e0 or de, on_tree))
         heapq.heapify(heap)
         arrivals: list[tuple[float, float, int, bool]] = []
+        push, pop = heapq.heappush, heapq.heappop
         while heap:
-            s, m, w, pred, est, on_tree = heapq.heappop(heap)
-            if w in settled:
-                continue
-            settled[w] = pred
-            primary[w] = on_tree  # every hop so far followed the primary tree
-            arrivals.append((s, m, w, est))
-            if s > limit_s or m > limit_m:
-                continue
-            event = events[w]
-            s_end, m_end = s + event.time_s, m + event.length_m
-            e_end = est or event.estimated
-            single = len(event.hops) == 1
-            for nxt, ds, dm, de in event.hops:
-                if nxt not in settled:
-                    tree_hop = on_tree and (single or nxt == parent[w])
-                    heapq.heappush(heap, (s_end + ds, m_end + dm, nxt, w, e_end or de, tree_hop))
+            item: _Item | None = pop(heap)
+            while item is not None:
+                s, m, w, pred, est, on_tree = item
+                item = None
+                if w in settled:
+                    break
+                settled[w] = pred
+                primary[w] = on_tree  # every hop so far followed the primary tree
+                arrivals.append((s, m, w, est))
+                if s > limit_s or m > limit_m:
+                    break
+                event = events[w]
+                s_end, m_end = s + event.time_s, m + event.length_m
+                e_end = est or event.estimated
+                if len(event.hops) == 1:
+                    nxt, ds, dm, de = event.hops[0]
+                    if nxt not in settled:
+                        follow = (s_end + ds, m_end + dm, nxt, w, e_end or de, on_tree)
+                        if heap and heap[0] < follow:
+                            push(heap, follow)
+                        else:
+                            item = follow
+                    continue
+                for nxt, ds, dm, de in event.hops:
+                    if nxt not in settled:
+                        tree_hop = on_tree and nxt == parent[w]
+                        push(heap, (s_end + ds, m_end + dm, nxt, w, e_end or de, tree_hop))
         return self.best_hits(arrivals)
 
     def adjacent(self) -> set[int]:
@@ -305,8 +335,8 @@ class UpWalk(Walk):
         hits = {
             int(jur[k]): Hit(
                 int(jur[k]),
-                float(ss[k]),
-                float(mm[k]),
+                max(float(ss[k]), 0.0),
+                max(float(mm[k]), 0.0),
                 int(rr[k]),
                 bool(boundary[k]),
                 bool(ee[k] > 0),

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from basins.index import NetworkIndex
-from basins.model import Direction
+from basins.model import Direction, TraceEntry
 from basins.trace import trace
 from bench import Figure, Options, Section
 from bench.synthetic import SyntheticNetwork, generate
@@ -225,8 +225,13 @@ def _run(options: Options) -> Section:
     target = _upstream_origin(index, min(UPSTREAM_REACHES, options.size // 10))
     hierarchy, ids, jur = network.hierarchy, index.reach_ids, network.jurisdiction.tolist()
 
-    def ours(direction: Direction, paths: bool) -> Callable[[int], object]:
+    def ours(direction: Direction, paths: bool) -> Callable[[int], list[TraceEntry]]:
         return lambda o: trace(index, ids[o], direction=direction, hierarchy=hierarchy, paths=paths)
+
+    def read(direction: Direction) -> Callable[[int], object]:
+        """A trace whose every path is then read, so spelled out as a tuple of reach ids."""
+        run = ours(direction, True)
+        return lambda o: [entry.path for entry in run(o)]
 
     t.down = _timed(ours(Direction.DOWN, True), origins)
     t.down_bare = _timed(ours(Direction.DOWN, False), origins)
@@ -239,6 +244,7 @@ def _run(options: Options) -> Section:
                 {
                     "ours": ours(Direction.DOWN, True),
                     "bare": ours(Direction.DOWN, False),
+                    "read": read(Direction.DOWN),
                     "nx": lambda o: {jur[v] for v in nx.descendants(graph, o)},
                     "sql": lambda o: db.execute(SQL_DOWN, (o,)).fetchall(),
                 },
@@ -258,7 +264,7 @@ def _run(options: Options) -> Section:
     t.paired, t.up, t.up_paths = down, up["ours"], up["paths"]
     t.nx_up, t.sql_up = up["nx"], up["sql"]
     t.upstream_count = len(nx.ancestors(graph, target))
-    t.upstream_found = len(ours(Direction.UP, False)(target))  # type: ignore[arg-type]
+    t.upstream_found = len(ours(Direction.UP, False)(target))
     t.upstream_reach = ids[target]
     section = Section(f"Trace index and tracing ({options.size:,} reaches)")
     section.figures = _figures(t)
@@ -275,6 +281,7 @@ def _figures(t: _Timings) -> list[Figure]:
     p50, p99 = _pct(t.down, 50), _pct(t.down, 99)
     pair = t.paired
     ours50, ours99, bare99 = _pct(pair["ours"], 50), _pct(pair["ours"], 99), _pct(pair["bare"], 99)
+    read99 = _pct(pair["read"], 99)
     nx50, nx99 = _pct(pair["nx"], 50), _pct(pair["nx"], 99)
     sql50, sql99 = _pct(pair["sql"], 50), _pct(pair["sql"], 99)
     up, up_paths = float(t.up.min()), float(t.up_paths.min())
@@ -324,6 +331,15 @@ def _figures(t: _Timings) -> list[Figure]:
             nx99 / ours99,
         ),
         Figure(
+            "downstream trace p99 with every path read, paired",
+            read99,
+            "ms",
+            "",
+            None,
+            f"networkx {nx99:.3f} ms",
+            nx99 / read99,
+        ),
+        Figure(
             "downstream trace p99 without paths, paired",
             bare99,
             "ms",
@@ -362,6 +378,10 @@ def _notes(t: _Timings, network: SyntheticNetwork, index: NetworkIndex) -> list[
         f"downstream: {t.origins:,} random origins (ours), the first {t.baseline_origins} of them "
         "for the baselines; full trace to the outlet with distances, times, flags and paths "
         "unless said otherwise",
+        "paths: the walk records every entry's path as it goes (predecessors, slices of the "
+        "primary tree's preorder); each entry spells its path out as a tuple of reach ids when "
+        "`path` is first read (the same tuple as before). 'with every path read' times the "
+        "trace plus reading every entry's path",
         f"upstream: reach {t.upstream_reach}, fastest of {ROUNDS} interleaved runs of each",
         "baselines only collect the set of jurisdictions (no distances, order, flags or paths)",
         f"timing: per origin the fastest of {ROUNDS} passes; 'paired' figures time ours and the "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -184,6 +186,32 @@ def test_unknown_reach_names_the_id() -> None:
 def test_negative_horizon_is_rejected() -> None:
     with pytest.raises(ValueError, match="max_km"):
         trace(build(stem()), "a1", direction=Direction.DOWN, hierarchy=HIER, max_km=-1)
+
+
+@pytest.mark.parametrize(("origin", "direction"), [("a1", Direction.DOWN), ("e1", Direction.UP)])
+def test_lazy_paths_behave_as_plain_entries(origin: str, direction: Direction) -> None:
+    """Paths are spelled out on first read; the entries still compare, hash, print, copy and
+    pickle as plain TraceEntry objects with those paths."""
+    index = build(stem())
+    entries = trace(index, origin, direction=direction, hierarchy=HIER)
+    bare = trace(index, origin, direction=direction, hierarchy=HIER, paths=False)
+    plain = [
+        TraceEntry(**{f.name: getattr(e, f.name) for f in dataclasses.fields(e)})
+        for e in trace(index, origin, direction=direction, hierarchy=HIER)
+    ]
+    assert all(type(e) is TraceEntry for e in plain + bare)
+    assert all(isinstance(e.path, tuple) and e.path for e in plain)
+    assert entries == plain and plain == entries
+    assert [hash(e) for e in entries] == [hash(e) for e in plain]
+    assert [repr(e) for e in entries] == [repr(e) for e in plain]
+    assert [e.as_json() for e in entries] == [e.as_json() for e in plain]
+    assert pickle.loads(pickle.dumps(entries)) == plain
+    assert [dataclasses.replace(e, path=()) for e in entries] == bare
+    assert [dataclasses.replace(e, eta_hours=1.0) for e in entries] == [
+        dataclasses.replace(e, eta_hours=1.0) for e in plain
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        entries[0].path = ()  # type: ignore[misc]
 
 
 def _check_path(index: NetworkIndex, entry: TraceEntry, origin: str, direction: Direction) -> None:
