@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth.tokens import BearerError, read_bearer_token
 from api.errors import ApiError
+from api.ratelimit import rate_limit_extras
 from notifier.accounts.roles import Role
 from notifier.context import EngineContext
 from notifier.db import engine_from_settings, session_factory
@@ -56,6 +57,7 @@ class Services:
             session_factory(engine),
             session_factory(writer),
             preset_context=context,
+            extras=rate_limit_extras(settings, engine),
         )
 
     def context(self) -> EngineContext:

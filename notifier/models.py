@@ -8,6 +8,7 @@ from notifier.db import Base
 from notifier.incidents.models import FollowUp, Incident, StatutoryClock
 from notifier.notices.models import Acknowledgement, Notice
 from notifier.outbox.models import DeliveryAttempt, OutboxMessage
+from notifier.ratelimits.models import RateBucket
 from notifier.reports.models import Evaluation, Report
 from notifier.stations.models import Station
 
@@ -22,6 +23,7 @@ __all__ = [
     "Incident",
     "Notice",
     "OutboxMessage",
+    "RateBucket",
     "Report",
     "Station",
     "StatutoryClock",

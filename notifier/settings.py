@@ -53,8 +53,11 @@ class Settings(BaseSettings):
     port: int = 8000
     hj212_port: int = 9212
 
-    # Rate limits (token buckets, in process): a burst, then a steady rate; 0 burst turns one
-    # off. Sign-in counts per username and client address; reports per station key.
+    # Rate limits (token buckets): a burst, then a steady rate; 0 burst turns one off. Sign-in
+    # counts per username and client address; reports per station key. The buckets live in
+    # each process ("process") or in the database ("database": one limit shared by every
+    # server process on the same database, at a short transaction per check).
+    rate_limit_store: Literal["process", "database"] = "process"
     sign_in_burst: int = 10
     sign_in_per_minute: float = 5.0
     report_burst: int = 60
