@@ -126,21 +126,23 @@ def _tie_key(index: NetworkIndex, hit: Hit) -> tuple[float, float, str]:
     )
 
 
-_Facts = tuple[str, JurisdictionKind, str | None, str | None]  # name, kind, prefecture, province
+_Facts = tuple[str, str, JurisdictionKind, str | None, str | None]  # id, name, kind, pref, prov
 
-#: What an entry shows of each jurisdiction, per hierarchy object (the last few seen). A
-#: Hierarchy is immutable, so its answers can be kept; identity is checked on every use.
-_FACTS: dict[int, tuple[Hierarchy, dict[str, _Facts]]] = {}
+#: What an entry shows of each jurisdiction, by its code in an index, per (hierarchy, index)
+#: pair (the last few seen). Both are immutable, so the answers can be kept; identity is
+#: checked on every use.
+_FACTS: dict[tuple[int, int], tuple[Hierarchy, NetworkIndex, list[_Facts | None]]] = {}
 
 
-def _facts_of(hierarchy: Hierarchy) -> dict[str, _Facts]:
-    cached = _FACTS.get(id(hierarchy))
-    if cached is not None and cached[0] is hierarchy:
-        return cached[1]
+def _facts_of(hierarchy: Hierarchy, index: NetworkIndex) -> list[_Facts | None]:
+    key = (id(hierarchy), id(index))
+    cached = _FACTS.get(key)
+    if cached is not None and cached[0] is hierarchy and cached[1] is index:
+        return cached[2]
     if len(_FACTS) >= 8:
         _FACTS.clear()
-    table: dict[str, _Facts] = {}
-    _FACTS[id(hierarchy)] = (hierarchy, table)
+    table: list[_Facts | None] = [None] * len(index.jurisdiction_ids)
+    _FACTS[key] = (hierarchy, index, table)
     return table
 
 
@@ -151,31 +153,32 @@ class _Dresser:
         self, index: NetworkIndex, hierarchy: Hierarchy, *, walker: Walk, paths: bool
     ) -> None:
         self.index, self.hierarchy, self.walker, self.paths = index, hierarchy, walker, paths
-        self.table = _facts_of(hierarchy)
-        _, _, self.prefecture, self.province = self.facts(index.jurisdiction_ids[walker.home])
+        self.table = _facts_of(hierarchy, index)
+        _, _, _, self.prefecture, self.province = self.facts(walker.home)
 
-    def facts(self, jid: str) -> _Facts:
-        found = self.table.get(jid)
+    def facts(self, code: int) -> _Facts:
+        found = self.table[code]
         if found is None:
+            jid = self.index.jurisdiction_ids[code]
             known = self.hierarchy.jurisdictions.get(jid)
             if known is None:  # unknown: shown by its id, never "another prefecture/province"
-                found = (jid, JurisdictionKind.COUNTY, None, None)
+                found = (jid, jid, JurisdictionKind.COUNTY, None, None)
             else:
                 found = (
+                    jid,
                     known.name,
                     known.kind,
                     self.hierarchy.prefecture_of(jid),
                     self.hierarchy.province_of(jid),
                 )
-            self.table[jid] = found
+            self.table[code] = found
         return found
 
     def entry(self, hit: Hit, adjacent: bool) -> TraceEntry:
         """The entry for one hit. Its slots are filled directly: the frozen dataclass
         ``__init__`` costs half again as much, a visible share of a trace entering many
         jurisdictions (and RoutedEntry's ``path`` is a property, slower still to set)."""
-        jid = self.index.jurisdiction_ids[hit.jurisdiction]
-        name, kind, prefecture, province = self.facts(jid)
+        jid, name, kind, prefecture, province = self.facts(hit.jurisdiction)
         entry = object.__new__(RoutedEntry if self.paths else TraceEntry)
         _put_jurisdiction_id(entry, jid)
         _put_name(entry, name)
@@ -193,7 +196,8 @@ class _Dresser:
             entry, None not in (province, self.province) and province != self.province
         )
         if self.paths:
-            _ROUTE.__set__(entry, (self.walker, hit.reach))
+            _WALKER.__set__(entry, self.walker)
+            _REACH.__set__(entry, hit.reach)
         else:
             _PATH.__set__(entry, ())
         return entry
@@ -229,15 +233,14 @@ class RoutedEntry(TraceEntry):
     to a plain TraceEntry with the same fields; ``dataclasses.replace`` and pickling work too.
     """
 
-    __slots__ = ("_route",)
+    __slots__ = ("_reach", "_walker")
 
     @property
     def path(self) -> tuple[str, ...]:
         try:
             return cast(tuple[str, ...], _PATH.__get__(self))
         except AttributeError:  # not read yet
-            walker, reach = _ROUTE.__get__(self)
-            built: tuple[str, ...] = walker.path(reach)
+            built: tuple[str, ...] = _WALKER.__get__(self).path(_REACH.__get__(self))
             _PATH.__set__(self, built)
             return built
 
@@ -256,4 +259,5 @@ class RoutedEntry(TraceEntry):
         return "TraceEntry" + TraceEntry.__repr__(self).removeprefix(type(self).__qualname__)
 
 
-_ROUTE: Any = RoutedEntry.__dict__["_route"]
+_WALKER: Any = RoutedEntry.__dict__["_walker"]
+_REACH: Any = RoutedEntry.__dict__["_reach"]

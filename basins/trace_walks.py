@@ -72,25 +72,31 @@ class Walk:
         called for the few candidates that could win.
         """
         home, events = self.home, self.ix.events
-        best: dict[int, tuple[float, bool, float, int, bool]] = {}
+        at: dict[int, int] = {}  # jurisdiction -> index of its best arrival (-1: the origin)
+        bank: dict[int, bool] = {}  # jurisdiction -> met as an other bank there
         for jid in self.ix.co_of(self.origin).tolist():
-            best[jid] = (0.0, True, 0.0, self.origin, False)
-        for seconds, metres, reach, est in arrivals:
+            at[jid], bank[jid] = -1, True
+        for k, (seconds, _, reach, _) in enumerate(arrivals):
             event = events.get(reach)
             for jid, boundary in event.entered if event is not None else self.entered_at(reach):
                 if jid == home:
                     continue
-                old = best.get(jid)
-                if old is None or (
-                    ((old[1] > boundary and seconds - old[0] < TIE_GAP) or seconds < old[0])
-                    and (round(seconds, TIE_DECIMALS), boundary)
-                    < (round(old[0], TIE_DECIMALS), old[1])
-                ):
-                    best[jid] = (seconds, boundary, metres, reach, est)
-        return [
-            Hit(jid, s if s > 0.0 else 0.0, m if m > 0.0 else 0.0, r, b, e)
-            for jid, (s, b, m, r, e) in best.items()
-        ]
+                old = at.get(jid)
+                if old is None:
+                    at[jid], bank[jid] = k, boundary
+                    continue
+                before = arrivals[old][0] if old >= 0 else 0.0
+                if (seconds < before or (bank[jid] > boundary and seconds - before < TIE_GAP)) and (
+                    round(seconds, TIE_DECIMALS),
+                    boundary,
+                ) < (round(before, TIE_DECIMALS), bank[jid]):
+                    at[jid], bank[jid] = k, boundary
+        origin = (0.0, 0.0, self.origin, False)
+        hits = []
+        for jid, k in at.items():
+            s, m, r, e = arrivals[k] if k >= 0 else origin
+            hits.append(Hit(jid, s if s > 0.0 else 0.0, m if m > 0.0 else 0.0, r, bank[jid], e))
+        return hits
 
 
 class DownWalk(Walk):
