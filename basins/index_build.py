@@ -298,11 +298,26 @@ def events_table(
     diverging = np.flatnonzero(np.diff(dptr) > 1)
     branches, _ = gather(dptr, didx, diverging)
     reaches = np.unique(np.concatenate([next_stop[next_stop >= 0], branches]))
+    keys = reaches.tolist()
+    # One int object per value and one tuple per lone administrator: a walk then follows
+    # fewer distinct objects through memory (and finds its keys by identity).
+    same: dict[int, int] = {u: u for u in keys}
+    alone: dict[int, tuple[tuple[int, bool], ...]] = {}
     out: dict[int, Event] = {}
-    for u in reaches.tolist():
-        entered = ((int(jur[u]), False), *((int(j), True) for j in cidx[cptr[u] : cptr[u + 1]]))
-        hops = hops_of(
-            u, dptr=dptr, didx=didx, tree=tree, estimated=estimated, times=times, length=length
+    for u, code, count in zip(
+        keys, jur[reaches].tolist(), np.diff(cptr)[reaches].tolist(), strict=True
+    ):
+        admin = same.setdefault(code, code)
+        if count:
+            banks = (same.setdefault(j, j) for j in cidx[cptr[u] : cptr[u + 1]].tolist())
+            entered = ((admin, False), *((j, True) for j in banks))
+        else:
+            entered = alone.setdefault(admin, ((admin, False),))
+        hops = tuple(
+            (same.get(w, w), ds, dm, de)
+            for w, ds, dm, de in hops_of(
+                u, dptr=dptr, didx=didx, tree=tree, estimated=estimated, times=times, length=length
+            )
         )
         out[u] = Event(float(times[u]), float(length[u]), bool(estimated[u]), entered, hops)
     return out
