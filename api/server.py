@@ -201,10 +201,19 @@ async def _worker(services: Services, settings: Settings, stop: asyncio.Event) -
     from api.cli.worker import due_hook
     from notifier.delivery.maps import NetworkMaps
     from notifier.delivery.worker import run_worker
+    from notifier.outbox.signal import Doorbell, ring_on_commit
 
     maps = NetworkMaps(services.network())  # the map in each notice, from the network already held
+    doorbell = Doorbell()  # a report's notices go out as soon as its transaction commits
+    ring_on_commit(services.sessions, doorbell)
+    ring_on_commit(services.writer_sessions, doorbell)
     await run_worker(
-        settings, stop_event=stop, engine=services.engine, due=due_hook(settings), geometry=maps
+        settings,
+        stop_event=stop,
+        engine=services.engine,
+        due=due_hook(settings),
+        geometry=maps,
+        doorbell=doorbell,
     )
 
 

@@ -29,6 +29,12 @@ def _e2e(options: Options) -> Section:
     return run(options)
 
 
+def _delivery(options: Options) -> Section:
+    from bench.delivery_bench import run
+
+    return run(options)
+
+
 def _ingest(options: Options) -> Section:
     from bench.ingest import run
 
@@ -51,6 +57,7 @@ def _scaleout(options: Options) -> Section:
 BENCHMARKS: list[tuple[str, Benchmark]] = [
     ("trace", _trace),
     ("e2e", _e2e),
+    ("delivery", _delivery),
     ("ingest", _ingest),
     ("mapdata", _mapdata),
     ("scaleout", _scaleout),

@@ -68,14 +68,24 @@ def due_condition(now: datetime) -> Any:
 
 
 def claim_due(
-    engine: Engine, *, worker_id: str, now: datetime, lease: timedelta, limit: int
+    engine: Engine,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    channel: str | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to ``limit`` due rows (oldest due first) and return them; commits at once."""
+    """Lease up to ``limit`` due rows (oldest due first), of one ``channel`` if given, and
+    return them; commits at once."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
+    due = due_condition(now)
+    if channel is not None:
+        due = and_(due, OutboxMessage.channel == channel)
     candidates = (
         select(OutboxMessage.id)
-        .where(due_condition(now))
+        .where(due)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL, ignored by SQLite

@@ -7,11 +7,15 @@ alert name the first notice in In-Reply-To and References so they thread beneath
 
 from __future__ import annotations
 
+import email
 import email.policy
 import email.utils
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -115,9 +119,30 @@ def build_email(
     now: datetime,
     map_png: bytes | None = None,
 ) -> EmailMessage:
-    """The complete message, ready for SMTP (policy SMTP: CRLF, RFC 2047 encoded headers).
+    """The message as an ``EmailMessage`` (for reading it back: tests, previews); the worker
+    sends :func:`email_bytes` directly."""
+    raw = email_bytes(context, sender=sender, recipient=recipient, now=now, map_png=map_png)
+    parsed = email.message_from_bytes(raw, policy=email.policy.SMTP)
+    if not isinstance(parsed, EmailMessage):  # pragma: no cover - the policy makes one
+        raise TypeError("expected an EmailMessage")
+    return parsed
 
-    When the context carries map geometries and no ``map_png`` is given, the map is drawn here.
+
+def email_bytes(
+    context: NoticeContext,
+    *,
+    sender: str,
+    recipient: str,
+    now: datetime,
+    map_png: bytes | None = None,
+) -> bytes:
+    """The complete message as sent: CRLF lines, RFC 2047 encoded headers, 7-bit (base64
+    bodies), so that any server takes it without 8BITMIME or SMTPUTF8.
+
+    Built with the compat32 MIME classes: the newer header registry (``email.policy.SMTP``)
+    parses and refolds every header and costs several times more per message, which the
+    delivery worker pays for each recipient (see docs/PERFORMANCE.md). When the context
+    carries map geometries and no ``map_png`` is given, the map is drawn here.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -126,32 +151,58 @@ def build_email(
     domain = message_id_domain(sender)
     map_cid = f"<{MAP_CID_LOCAL}.{context.incident_id}.{context.notice_id or 0}@{domain}>"
     text, html = render_bodies(context, map_cid=map_cid[1:-1] if map_png else None)
-
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["Subject"] = subject_for(context)
-    message["From"] = sender
-    message["To"] = Address(display_name=context.recipient_bureau, addr_spec=recipient)
-    message["Date"] = email.utils.format_datetime(now)
-    message["Message-ID"] = context.message_id
-    if context.in_reply_to and context.in_reply_to != context.message_id:
-        message["In-Reply-To"] = context.in_reply_to
-        message["References"] = context.in_reply_to
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Rivernotify-Incident"] = str(context.incident_id)
-    message["X-Rivernotify-Kind"] = str(context.kind)
-    if context.notice_id is not None:
-        message["X-Rivernotify-Notice"] = str(context.notice_id)
-    if context.exercise:
-        message["X-Rivernotify-Exercise"] = "yes"
-
-    message.set_content(text, subtype="plain", charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
-    message["Content-Language"] = "zh-CN, en"  # after set_content, which clears Content-*
+    html_part: Message = _text_part(html, "html")
     if map_png:
-        html_part = message.get_body(preferencelist=("html",))
-        if not isinstance(html_part, EmailMessage):  # pragma: no cover - set just above
-            raise RuntimeError("HTML alternative missing")
-        html_part.add_related(
-            map_png, maintype="image", subtype="png", cid=map_cid, filename="map.png"
-        )
-    return message
+        image = MIMEImage(map_png, "png")
+        image["Content-ID"] = map_cid
+        image.add_header("Content-Disposition", "inline", filename="map.png")
+        html_part = _multipart("related", [html_part, _inner(image)])
+    message = _multipart("alternative", [_text_part(text, "plain"), html_part], top=True)
+    for name, value in _headers(context, sender=sender, recipient=recipient, now=now):
+        message[name] = value  # type: ignore[assignment]  # compat32 takes Header objects
+    return message.as_bytes(policy=_WIRE)
+
+
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+
+
+def _text_part(body: str, subtype: str) -> Message:
+    return _inner(MIMEText(body, subtype, "utf-8"))  # utf-8 bodies are base64 encoded
+
+
+def _inner(part: Message) -> Message:
+    del part["MIME-Version"]  # the compat32 classes put it on every part; once is enough
+    return part
+
+
+def _multipart(subtype: str, parts: list[Message], *, top: bool = False) -> Message:
+    # A fixed boundary: "=_" never occurs in base64 bodies, so the generator need not draw a
+    # random one and search every part for it.
+    container = MIMEMultipart(subtype, boundary=f"=_rivernotify_{subtype}", _subparts=parts)
+    return container if top else _inner(container)
+
+
+def _headers(
+    context: NoticeContext, *, sender: str, recipient: str, now: datetime
+) -> list[tuple[str, str | Header]]:
+    name, address = email.utils.parseaddr(sender)
+    headers: list[tuple[str, str | Header]] = [
+        ("Subject", Header(subject_for(context), "utf-8")),
+        ("From", email.utils.formataddr((name, address), charset="utf-8")),
+        ("To", email.utils.formataddr((context.recipient_bureau, recipient), charset="utf-8")),
+        ("Date", email.utils.format_datetime(now)),
+        ("Message-ID", context.message_id),
+    ]
+    if context.in_reply_to and context.in_reply_to != context.message_id:
+        headers += [("In-Reply-To", context.in_reply_to), ("References", context.in_reply_to)]
+    headers += [
+        ("Content-Language", "zh-CN, en"),
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Rivernotify-Incident", str(context.incident_id)),
+        ("X-Rivernotify-Kind", str(context.kind)),
+    ]
+    if context.notice_id is not None:
+        headers.append(("X-Rivernotify-Notice", str(context.notice_id)))
+    if context.exercise:
+        headers.append(("X-Rivernotify-Exercise", "yes"))
+    return headers

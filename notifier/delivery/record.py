@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record as audit
@@ -70,40 +70,101 @@ def record_deliveries(
     policy: RetryPolicy,
     rand: Callable[[], float],
 ) -> RecordSummary:
-    """Record every delivery; the caller commits (one transaction for the batch)."""
+    """Record every delivery; the caller commits (one transaction for the batch).
+
+    The common case, accepted messages, is one UPDATE for the whole batch (its RETURNING says
+    which rows this worker still held); retries and failures, rarer, are written one by one."""
     summary = RecordSummary()
-    for delivery in deliveries:
-        message, outcome = delivery.message, delivery.outcome
-        if delivery.attempted:
-            session.add(
-                DeliveryAttempt(
-                    outbox_id=message.id,
-                    attempted_at=delivery.attempted_at,
-                    channel=message.channel,
-                    result=outcome.result.value,
-                    server_reply=outcome.reply[:2000],
-                )
-            )
-        values = _next_state(delivery, now=now, policy=policy, rand=rand)
-        changed = session.execute(
-            update(OutboxMessage).where(_mine(message, worker_id)).values(**values)
+    session.add_all(
+        DeliveryAttempt(
+            outbox_id=d.message.id,
+            attempted_at=d.attempted_at,
+            channel=d.message.channel,
+            result=d.outcome.result.value,
+            server_reply=d.outcome.reply[:2000],
         )
-        if changed.rowcount == 0:  # type: ignore[attr-defined]
-            summary.lease_lost += 1
-            log.warning("outbox %d: lease lost before recording %s", message.id, outcome.result)
+        for d in deliveries
+        if d.attempted
+    )
+    accepted = [d.message for d in deliveries if d.attempted and d.outcome.result is Result.SENT]
+    _record_sent(session, accepted, worker_id=worker_id, now=now, summary=summary)
+    for delivery in deliveries:
+        if delivery.attempted and delivery.outcome.result is Result.SENT:
             continue
-        status = values["status"]
-        if status == OutboxStatus.SENT.value:
-            summary.sent += 1
-            _mark_notice_sent(session, message, now=now)
-        elif status == OutboxStatus.PENDING.value:
-            summary.retried += 1
-        else:
-            summary.failed += 1
-            if escalate_failure(session, message, reply=outcome.reply, now=now):
-                summary.escalated += 1
+        _record_one(session, delivery, worker_id=worker_id, now=now, policy=policy, rand=rand,
+                    summary=summary)  # fmt: skip
     session.flush()
     return summary
+
+
+def _record_sent(
+    session: Session,
+    messages: Sequence[ClaimedMessage],
+    *,
+    worker_id: str,
+    now: datetime,
+    summary: RecordSummary,
+) -> None:
+    if not messages:
+        return
+    ids = [m.id for m in messages]
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.leased_by == worker_id,
+            OutboxMessage.status == OutboxStatus.LEASED.value,
+        )
+        .values(
+            status=OutboxStatus.SENT.value,
+            attempts=OutboxMessage.attempts + 1,
+            sent_at=now,
+            last_error=None,
+            leased_by=None,
+            lease_expires_at=None,
+        )
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    still_mine = set(session.scalars(statement))
+    notice_ids = {m.notice_id for m in messages if m.notice_id is not None}
+    # Loaded in one query and kept referenced, so that marking each is found in the session.
+    notices = session.scalars(select(Notice).where(Notice.id.in_(notice_ids))).all()
+    for message in messages:
+        if message.id not in still_mine:
+            summary.lease_lost += 1
+            log.warning("outbox %d: lease lost before recording it sent", message.id)
+            continue
+        summary.sent += 1
+        _mark_notice_sent(session, message, now=now)
+    del notices
+
+
+def _record_one(
+    session: Session,
+    delivery: Delivery,
+    *,
+    worker_id: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rand: Callable[[], float],
+    summary: RecordSummary,
+) -> None:
+    message, outcome = delivery.message, delivery.outcome
+    values = _next_state(delivery, now=now, policy=policy, rand=rand)
+    changed = session.execute(
+        update(OutboxMessage).where(_mine(message, worker_id)).values(**values)
+    )
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
+        summary.lease_lost += 1
+        log.warning("outbox %d: lease lost before recording %s", message.id, outcome.result)
+        return
+    if values["status"] == OutboxStatus.PENDING.value:
+        summary.retried += 1
+    else:
+        summary.failed += 1
+        if escalate_failure(session, message, reply=outcome.reply, now=now):
+            summary.escalated += 1
 
 
 def _next_state(

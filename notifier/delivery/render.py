@@ -8,7 +8,7 @@ left out otherwise: the text says everything the map does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,16 @@ CLOCK_NAMES = {
 NO_CONTACTS = "该单位没有登记任何联系方式 / the bureau has no contact registered"
 #: Kinds whose recipient is the notice's own bureau and may acknowledge it by link.
 ACK_KINDS = frozenset({MessageKind.NOTICE, MessageKind.REMINDER, MessageKind.FOLLOW_UP})
+
+#: Payload keys that name a bureau the message mentions.
+BUREAU_KEYS = (
+    "recipient_jurisdiction_id",
+    "about_jurisdiction_id",
+    "escalated_jurisdiction_id",
+    "unreachable_jurisdiction_id",
+)
+ORIGINS = "rivernotify.render.origins"  # session.info keys
+PRELOADED = "rivernotify.render.preloaded"
 
 #: (incident, report, recipient jurisdiction id) -> map geometry or None.
 GeometrySource = Callable[[Incident, Report | None, str], MapGeometry | None]
@@ -128,10 +138,42 @@ def _clock(message: ClaimedMessage) -> tuple[str | None, datetime | None]:
     return CLOCK_NAMES.get(kind, kind), due
 
 
+def preload(session: Session, messages: Sequence[ClaimedMessage]) -> None:
+    """Load a batch's incidents, notices and bureaus in three queries: rendering then finds
+    them in the session (``session.get`` asks the database only for what is not loaded)."""
+    incident_ids = {m.incident_id for m in messages}
+    notice_ids = {m.notice_id for m in messages if m.notice_id is not None}
+    incidents = session.scalars(select(Incident).where(Incident.id.in_(incident_ids))).all()
+    notices = (
+        session.scalars(select(Notice).where(Notice.id.in_(notice_ids))).all() if notice_ids else []
+    )
+    bureau_ids = {i.origin_jurisdiction_id for i in incidents} | {
+        n.jurisdiction_id for n in notices
+    }
+    for message in messages:
+        for name in BUREAU_KEYS:
+            value = message.payload.get(name)
+            if isinstance(value, str):
+                bureau_ids.add(value)
+    bureaus = session.scalars(select(Bureau).where(Bureau.jurisdiction_id.in_(bureau_ids))).all()
+    # The identity map holds objects weakly: keep them alive for the batch.
+    session.info[PRELOADED] = (incidents, notices, bureaus)
+
+
 def _origin_fields(
     session: Session, incident: Incident, options: RenderOptions
 ) -> tuple[dict[str, Any], Report | None]:
-    """Where and what: the origin and the first report's measurements."""
+    """Where and what: the origin and the first report's measurements (the same for every
+    message of the incident: kept in ``session.info`` for the rest of the batch)."""
+    kept: dict[int, tuple[dict[str, Any], Report | None]] = session.info.setdefault(ORIGINS, {})
+    if incident.id not in kept:
+        kept[incident.id] = _read_origin_fields(session, incident, options)
+    return kept[incident.id]
+
+
+def _read_origin_fields(
+    session: Session, incident: Incident, options: RenderOptions
+) -> tuple[dict[str, Any], Report | None]:
     origin = _bureau(session, incident.origin_jurisdiction_id)
     report = _first_report(session, incident.id)
     evaluation = station = None

@@ -10,6 +10,7 @@ reached" escalation that a 5xx reply to a recipient does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import socket
@@ -76,8 +77,18 @@ class SmtpConfig:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingEmail:
-    message: EmailMessage
+    """A message ready for the wire, built where it is built (the worker builds in a thread),
+    so that sending does no MIME work on the event loop."""
+
+    data: bytes  # the whole message, CRLF lines, 7-bit
     recipient: str  # envelope recipient (one per outbox row)
+
+    @classmethod
+    def of(cls, message: EmailMessage, recipient: str) -> OutgoingEmail:
+        """Flattened as 7-bit (any 8-bit body part re-encoded), so that any server takes it
+        without 8BITMIME."""
+        policy = message.policy.clone(linesep="\r\n", cte_type="7bit")
+        return cls(message.as_bytes(policy=policy), recipient)
 
 
 def _describe(exc: BaseException) -> str:
@@ -108,6 +119,53 @@ async def _connect(config: SmtpConfig) -> aiosmtplib.SMTP:
     return client
 
 
+class SmtpLink:
+    """One SMTP connection kept open from batch to batch: opening one (TCP, greeting, EHLO,
+    perhaps TLS and AUTH) costs more than sending a message. It is closed after ``idle_s``
+    without use, well before servers drop idle clients (RFC 5321 asks them to wait 5 minutes),
+    and a message whose reused connection turns out to be dead is sent again on a new one.
+    """
+
+    def __init__(self, config: SmtpConfig, *, idle_s: float = 30.0) -> None:
+        self.config = config
+        self.idle_s = idle_s
+        self._client: aiosmtplib.SMTP | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._used_at = 0.0
+
+    async def client(self) -> tuple[aiosmtplib.SMTP, bool]:
+        """(connection, reused); connecting raises as ``aiosmtplib`` does."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a connection belongs to the event loop that opened it
+            self._forget()
+            self._loop = loop
+        client = self._client
+        if client is not None and client.is_connected:
+            if time.monotonic() - self._used_at < self.idle_s:
+                return client, True
+            await _close(client)
+        self._client = None
+        self._client = await _connect(self.config)
+        self._used_at = time.monotonic()
+        return self._client, False
+
+    def used(self) -> None:
+        self._used_at = time.monotonic()
+
+    def _forget(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    async def discard(self) -> None:
+        client, self._client = self._client, None
+        await _close(client)
+
+    async def close(self) -> None:
+        await self.discard()
+
+
 class _Then(Enum):
     """What the connection is good for after a message."""
 
@@ -123,9 +181,7 @@ async def _send_one(
     then = _Then.CONTINUE
     try:
         async with asyncio.timeout(config.timeout_s):
-            _, reply = await client.send_message(
-                item.message, sender=config.envelope_sender, recipients=[item.recipient]
-            )
+            _, reply = await client.sendmail(config.envelope_sender, [item.recipient], item.data)
         outcome = sent(reply)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients[0]
@@ -164,49 +220,76 @@ async def _close(client: aiosmtplib.SMTP | None) -> None:
 
 
 async def send_batch(
-    items: Sequence[OutgoingEmail], *, config: SmtpConfig, stop_at: float | None = None
+    items: Sequence[OutgoingEmail],
+    *,
+    config: SmtpConfig,
+    stop_at: float | None = None,
+    link: SmtpLink | None = None,
 ) -> list[Outcome]:
-    """One Outcome per item, in order, over one connection.
+    """One Outcome per item, in order, over one connection (``link``'s, kept open afterwards,
+    or a connection of its own, closed at the end).
 
     If the connection breaks mid-batch it is opened again once; if that fails too, or a
     message timed out (the server may be hanging), the rest are reported as temporary
     failures without trying, so a dead server costs one timeout per batch, not one per message.
     """
+    own = link is None
+    link = link or SmtpLink(config)
+    try:
+        return await _send_all(items, link=link, stop_at=stop_at)
+    finally:
+        if own:
+            await link.close()
+
+
+async def _send_all(
+    items: Sequence[OutgoingEmail], *, link: SmtpLink, stop_at: float | None
+) -> list[Outcome]:
+    config = link.config
     outcomes: list[Outcome] = []
-    client: aiosmtplib.SMTP | None = None
     connects_left = 2
     give_up_reason: str | None = None
     abandoned = False  # True: the rest were never tried; False: they share a connect failure
-    try:
-        for item in items:
-            if give_up_reason is None and stop_at is not None and time.monotonic() >= stop_at:
-                give_up_reason, abandoned = "the lease is about to run out", True
-            if give_up_reason is not None:
-                outcomes.append(
-                    not_attempted(give_up_reason) if abandoned else temporary(give_up_reason)
-                )
-                continue
-            if client is None:
-                connects_left -= 1
-                try:
-                    client = await _connect(config)
-                except (TimeoutError, aiosmtplib.SMTPTimeoutError):
-                    give_up_reason = f"connect to {config.host}:{config.port} timed out"
-                    outcomes.append(temporary(give_up_reason))
-                    continue
-                except Exception as exc:
-                    give_up_reason = f"connect to {config.host}:{config.port}: {_describe(exc)}"
-                    outcomes.append(temporary(give_up_reason))
-                    continue
-            outcome, then = await _send_one(client, item, config)
-            outcomes.append(outcome)
-            if then is not _Then.CONTINUE:
-                await _close(client)
-                client = None
-                if then is _Then.STOP:
-                    give_up_reason, abandoned = "the previous message timed out", True
-                elif connects_left <= 0:
-                    give_up_reason, abandoned = "the connection broke twice", True
-    finally:
-        await _close(client)
+    for item in items:
+        if give_up_reason is None and stop_at is not None and time.monotonic() >= stop_at:
+            give_up_reason, abandoned = "the lease is about to run out", True
+        if give_up_reason is not None:
+            outcomes.append(
+                not_attempted(give_up_reason) if abandoned else temporary(give_up_reason)
+            )
+            continue
+        try:
+            client, reused = await link.client()
+        except Exception as exc:
+            give_up_reason = _connect_failure(config, exc)
+            outcomes.append(temporary(give_up_reason))
+            continue
+        connects_left -= 0 if reused else 1
+        outcome, then = await _send_one(client, item, config)
+        if then is _Then.RECONNECT and reused:  # the kept connection had died: once more
+            await link.discard()
+            outcome, then = await _resend(link, item)
+            connects_left -= 1
+        outcomes.append(outcome)
+        link.used()
+        if then is not _Then.CONTINUE:
+            await link.discard()
+            if then is _Then.STOP:
+                give_up_reason, abandoned = "the previous message timed out", True
+            elif connects_left <= 0:
+                give_up_reason, abandoned = "the connection broke twice", True
     return outcomes
+
+
+async def _resend(link: SmtpLink, item: OutgoingEmail) -> tuple[Outcome, _Then]:
+    try:
+        client, _ = await link.client()
+    except Exception as exc:
+        return temporary(_connect_failure(link.config, exc)), _Then.RECONNECT
+    return await _send_one(client, item, link.config)
+
+
+def _connect_failure(config: SmtpConfig, exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | aiosmtplib.SMTPTimeoutError):
+        return f"connect to {config.host}:{config.port} timed out"
+    return f"connect to {config.host}:{config.port}: {_describe(exc)}"

@@ -4,12 +4,17 @@ Sending happens outside any transaction (a mail server can take seconds); the cl
 and the record after it are short transactions of their own. If the process dies between the
 send and the record, the rows stay leased until the lease runs out and are then claimed and
 sent again with the same Message-ID: delivery is at-least-once and loses nothing.
+
+Email and webhooks are claimed and sent by loops of their own, so a bureau's unreachable
+webhook (each waits for its timeout) never holds up anybody's email. The loops sleep until a
+:class:`~notifier.outbox.signal.Doorbell` rings (a commit that wrote outbox rows, in this
+process or, on PostgreSQL, in any) or the poll interval passes; while there is work they do
+not sleep at all. One SMTP connection is kept open between rounds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -28,7 +33,7 @@ from notifier.bureaus.models import Bureau
 from notifier.db import engine_from_settings
 from notifier.delivery.claim import ClaimedMessage, claim_due
 from notifier.delivery.context import NoticeContext
-from notifier.delivery.email import build_email
+from notifier.delivery.email import email_bytes
 from notifier.delivery.mapimage import render_map_png
 from notifier.delivery.outcome import Outcome, temporary
 from notifier.delivery.record import (
@@ -37,9 +42,9 @@ from notifier.delivery.record import (
     recipient_jurisdiction,
     record_deliveries,
 )
-from notifier.delivery.render import GeometrySource, RenderOptions, render_context
+from notifier.delivery.render import GeometrySource, RenderOptions, preload, render_context
 from notifier.delivery.retry import RetryPolicy
-from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, send_batch
+from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, SmtpLink, send_batch
 from notifier.delivery.tokens import default_public_url
 from notifier.delivery.webhook import (
     WebhookFormat,
@@ -49,12 +54,23 @@ from notifier.delivery.webhook import (
     send_webhooks,
 )
 from notifier.enums import Channel
+from notifier.outbox.signal import Doorbell
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: Called once per tick with a session in its own transaction (the engine's due_actions).
 DueHook = Callable[[Session, datetime], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Claimed rows with their messages built, ready to send."""
+
+    claimed: list[ClaimedMessage]
+    prepared: dict[int, OutgoingEmail | WebhookRequest]
+    failed: dict[int, Outcome]  # rows whose message could not be built
+    stop_at: float  # time.monotonic() after which no send may start (the lease)
 
 
 def new_worker_id() -> str:
@@ -75,26 +91,42 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.smtp = SmtpConfig.from_settings(self.settings) if self.settings.smtp_host else None
+        self.link = SmtpLink(self.smtp) if self.smtp is not None else None
         # One map per incident and recipient bureau, drawn once however many messages use it.
         self.map_cache: dict[tuple[int, str], bytes] = {}
 
-    async def tick(self) -> RecordSummary | None:
-        """One round; None when nothing was due."""
-        lease = timedelta(seconds=self.settings.lease_s)
-        claimed = await asyncio.to_thread(
+    async def close(self) -> None:
+        if self.link is not None:
+            await self.link.close()
+
+    async def tick(self, channel: Channel | None = None) -> RecordSummary | None:
+        """One round (of one channel's rows, if given); None when nothing was due."""
+        claimed = await self.claim(channel)
+        if not claimed:
+            return None
+        return await self.finish(await self.prepare(claimed))
+
+    async def claim(self, channel: Channel | None = None) -> list[ClaimedMessage]:
+        return await asyncio.to_thread(
             claim_due,
             self.engine,
             worker_id=self.worker_id,
             now=self.clock(),
-            lease=lease,
+            lease=timedelta(seconds=self.settings.lease_s),
             limit=self.settings.worker_batch,
+            channel=channel.value if channel is not None else None,
         )
-        if not claimed:
-            return None
+
+    async def prepare(self, claimed: Sequence[ClaimedMessage]) -> Batch:
         # Stop starting new sends well before the lease runs out, so that nobody else takes
         # a row this worker is still sending.
         stop_at = time.monotonic() + self.settings.lease_s * 0.7
-        deliveries = await self._send(claimed, stop_at=stop_at)
+        prepared, failed = await asyncio.to_thread(self._prepare, claimed)
+        return Batch(list(claimed), prepared, failed, stop_at)
+
+    async def finish(self, batch: Batch) -> RecordSummary:
+        """Send a prepared batch and record what happened."""
+        deliveries = await self._send(batch)
         summary = await asyncio.to_thread(self._record, deliveries)
         log.info(
             "delivered: %d sent, %d to retry, %d failed (%d escalated)",
@@ -112,6 +144,7 @@ class Worker:
         prepared: dict[int, OutgoingEmail | WebhookRequest] = {}
         failed: dict[int, Outcome] = {}
         with Session(self.engine) as session:
+            preload(session, claimed)
             for message in claimed:
                 try:
                     prepared[message.id] = self._prepare_one(session, message, now)
@@ -125,14 +158,14 @@ class Worker:
     ) -> OutgoingEmail | WebhookRequest:
         context = render_context(session, message, options=self.options)
         if message.channel == Channel.EMAIL.value:
-            email = build_email(
+            data = email_bytes(
                 context,
                 sender=self.settings.smtp_from,
                 recipient=message.recipient,
                 now=now,
                 map_png=self._map_png(context),
             )
-            return OutgoingEmail(email, message.recipient)
+            return OutgoingEmail(data, message.recipient)
         return prepare_request(
             context,
             url=message.recipient,
@@ -162,8 +195,8 @@ class Worker:
         secret_key = self.settings.secret_key.get_secret_value()
         return derive_webhook_secret(secret_key, message.recipient)
 
-    async def _send(self, claimed: Sequence[ClaimedMessage], *, stop_at: float) -> list[Delivery]:
-        prepared, outcomes = await asyncio.to_thread(self._prepare, claimed)
+    async def _send(self, batch: Batch) -> list[Delivery]:
+        prepared, outcomes, stop_at = batch.prepared, dict(batch.failed), batch.stop_at
         attempted_at = self.clock()
         emails = [(i, p) for i, p in prepared.items() if isinstance(p, OutgoingEmail)]
         hooks = [(i, p) for i, p in prepared.items() if isinstance(p, WebhookRequest)]
@@ -173,14 +206,14 @@ class Worker:
         )
         outcomes.update(zip([i for i, _ in emails], email_outcomes, strict=True))
         outcomes.update(zip([i for i, _ in hooks], hook_outcomes, strict=True))
-        return [Delivery(m, outcomes[m.id], attempted_at) for m in claimed]
+        return [Delivery(m, outcomes[m.id], attempted_at) for m in batch.claimed]
 
     async def _send_emails(self, items: list[OutgoingEmail], *, stop_at: float) -> list[Outcome]:
         if not items:
             return []
         if self.smtp is None:
             return [temporary("no SMTP server configured (RIVERNOTIFY_SMTP_HOST)")] * len(items)
-        return await send_batch(items, config=self.smtp, stop_at=stop_at)
+        return await send_batch(items, config=self.smtp, stop_at=stop_at, link=self.link)
 
     def _record(self, deliveries: list[Delivery]) -> RecordSummary:
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -223,31 +256,106 @@ async def run_worker(
     engine: Engine | None = None,
     due: DueHook | None = None,
     geometry: GeometrySource | None = None,
+    doorbell: Doorbell | None = None,
 ) -> None:
-    """Loop until ``stop_event`` is set: due actions, then deliveries, then a short sleep
-    unless there was work (a backlog drains at full speed)."""
+    """Until ``stop_event`` is set: the due actions every poll interval, and a delivery loop
+    per channel that drains its backlog at full speed and otherwise waits for the doorbell."""
     engine = engine or engine_from_settings(settings)
     worker = Worker(engine, settings, render_options(settings, geometry=geometry))
+    doorbell = doorbell or Doorbell()
     log.info("delivery worker %s started", worker.worker_id)
+    loops = [_deliver(worker, channel, stop_event, doorbell.listener()) for channel in Channel]
+    if due is not None:
+        loops.append(_due_loop(engine, due, worker, stop_event, doorbell))
+    if engine.dialect.name == "postgresql":
+        from notifier.delivery.wake import listen_for_outbox
+
+        loops.append(listen_for_outbox(engine.url, doorbell, stop=stop_event))
+    try:
+        await asyncio.gather(*loops)
+    finally:
+        await worker.close()
+    log.info("delivery worker %s stopped", worker.worker_id)
+
+
+async def _deliver(
+    worker: Worker, channel: Channel, stop: asyncio.Event, wake: asyncio.Event
+) -> None:
     failures = 0
-    while not stop_event.is_set():
+    while not stop.is_set():
+        wake.clear()  # before claiming: a ring during the round means "look again"
         busy = False
         try:
-            if due is not None:  # a failure here must not hold up deliveries
-                await asyncio.to_thread(_run_due, engine, due, worker.clock())
-        except Exception:
-            log.exception("due actions (reminders, escalations, clock warnings) failed")
-        try:
-            busy = await worker.tick() is not None
+            busy = await worker.tick(channel) is not None
             failures = 0
         except Exception:  # the database went away, say: log, back off, try again
             failures += 1
-            log.exception("delivery worker round failed (%d in a row); retrying", failures)
+            log.exception("%s delivery round failed (%d in a row); retrying", channel, failures)
         if not busy:
-            pause = min(settings.worker_poll_s * 2 ** min(failures, 10), 30.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop_event.wait(), timeout=pause)
-    log.info("delivery worker %s stopped", worker.worker_id)
+            pause = min(worker.settings.worker_poll_s * 2 ** min(failures, 10), 30.0)
+            await _sleep(pause, stop, None if failures else wake)
+
+
+async def _deliver_email(worker: Worker, stop: asyncio.Event, wake: asyncio.Event) -> None:
+    """Like :func:`_deliver`, as a two-stage pipeline: while one batch is being sent and
+    recorded, the next is claimed and built (in a thread), so the mail server and the
+    building of messages work at the same time."""
+    ready: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=1)
+
+    async def produce() -> None:
+        failures = 0
+        try:
+            while not stop.is_set():
+                wake.clear()
+                batch = None
+                try:
+                    claimed = await worker.claim(Channel.EMAIL)
+                    batch = await worker.prepare(claimed) if claimed else None
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("email round failed (%d in a row); retrying", failures)
+                if batch is not None:
+                    await ready.put(batch)
+                    continue
+                pause = min(worker.settings.worker_poll_s * 2 ** min(failures, 10), 30.0)
+                await _sleep(pause, stop, None if failures else wake)
+        finally:
+            await ready.put(None)
+
+    async def consume() -> None:
+        while (batch := await ready.get()) is not None:
+            try:
+                await worker.finish(batch)
+            except Exception:  # rows stay leased and are sent again when the lease ends
+                log.exception("sending or recording %d emails failed", len(batch.claimed))
+
+    await asyncio.gather(produce(), consume())
+
+
+async def _due_loop(
+    engine: Engine, due: DueHook, worker: Worker, stop: asyncio.Event, doorbell: Doorbell
+) -> None:
+    """Reminders, escalations and clock warnings; whatever they queue, delivery hears of."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(_run_due, engine, due, worker.clock())
+            doorbell.ring()
+        except Exception:  # a failure here must not hold up deliveries
+            log.exception("due actions (reminders, escalations, clock warnings) failed")
+        await _sleep(worker.settings.worker_poll_s, stop, None)
+
+
+async def _sleep(seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:
+    """Until ``seconds`` pass, ``stop`` is set or ``wake`` is."""
+    waits = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waits.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 def engine_due_hook(settings: Settings) -> DueHook:

@@ -13,6 +13,7 @@ from notifier.bureaus.models import Bureau
 from notifier.bureaus.service import contacts_of
 from notifier.enums import OutboxKind, OutboxStatus
 from notifier.outbox.models import OutboxMessage
+from notifier.outbox.signal import announce
 
 DOMAIN = "rivernotify"
 
@@ -86,5 +87,7 @@ def enqueue(
         )
         session.add(row)
         rows.append(row)
+    if rows:
+        announce(session)
     session.flush()
     return rows

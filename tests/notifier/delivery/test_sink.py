@@ -27,7 +27,8 @@ def test_sink_receives_keeps_and_writes_eml(
         )
         [outcome] = asyncio.run(
             send_batch(
-                [OutgoingEmail(message, "a@jz.example")], config=SmtpConfig.from_settings(settings)
+                [OutgoingEmail.of(message, "a@jz.example")],
+                config=SmtpConfig.from_settings(settings),
             )
         )
         assert outcome.sent

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.message
+import email.policy
 import time
 from dataclasses import replace
 
@@ -20,6 +23,17 @@ def config_for(host: str, port: int, *, timeout_s: float = 5.0) -> SmtpConfig:
     return SmtpConfig(host=host, port=port, sender=SENDER, timeout_s=timeout_s)
 
 
+def parsed(item: OutgoingEmail) -> email.message.EmailMessage:
+    """The message as it went onto the wire."""
+    return email.message_from_bytes(item.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def test_the_wire_form_is_7bit_with_crlf_lines() -> None:
+    data = outgoing(1, with_map=True).data
+    data.decode("ascii")  # base64 bodies, RFC 2047 headers: no 8BITMIME or SMTPUTF8 needed
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+
+
 def outgoing(n: int, *, recipient: str | None = None, with_map: bool = False) -> OutgoingEmail:
     context = notice_context(
         notice_id=n,
@@ -27,7 +41,7 @@ def outgoing(n: int, *, recipient: str | None = None, with_map: bool = False) ->
         **({} if with_map else {"map": None}),
     )
     to = recipient or f"bureau{n}@jinzhong.example"
-    return OutgoingEmail(build_email(context, sender=SENDER, recipient=to, now=NOW), to)
+    return OutgoingEmail.of(build_email(context, sender=SENDER, recipient=to, now=NOW), to)
 
 
 def test_delivered_with_headers_intact(smtp_server: SmtpServer) -> None:
@@ -40,8 +54,8 @@ def test_delivered_with_headers_intact(smtp_server: SmtpServer) -> None:
     [mail] = smtp_server.messages
     assert mail.mail_from == "noreply@rivernotify.example"
     assert mail.rcpt_tos == ("bureau1@jinzhong.example",)
-    assert mail.message_id == item.message["Message-ID"]
-    assert mail.message["Subject"] == item.message["Subject"]
+    assert mail.message_id == parsed(item)["Message-ID"]
+    assert mail.message["Subject"] == parsed(item)["Subject"]
     assert mail.message["Subject"].startswith("【跨界水污染通报】汾河 太原市小店区 → 晋中市")
     assert mail.message["Auto-Submitted"] == "auto-generated"
     assert b"=?utf-8?" in mail.data.split(b"\r\n\r\n")[0]
@@ -57,7 +71,7 @@ def test_follow_up_arrives_threaded(smtp_server: SmtpServer) -> None:
         in_reply_to=first.message_id,
     )
     items = [
-        OutgoingEmail(
+        OutgoingEmail.of(
             build_email(c, sender=SENDER, recipient="a@jz.example", now=NOW), "a@jz.example"
         )
         for c in (first, follow)
@@ -87,7 +101,7 @@ def test_451_is_temporary_then_the_next_try_is_accepted(smtp_server: SmtpServer)
     assert smtp_server.messages == []
     [second] = asyncio.run(send_batch([item], config=config))
     assert second.result is Result.SENT
-    assert smtp_server.message_id_counts() == {item.message["Message-ID"]: 1}
+    assert smtp_server.message_id_counts() == {parsed(item)["Message-ID"]: 1}
 
 
 def test_550_is_permanent_and_the_rest_of_the_batch_goes_through(smtp_server: SmtpServer) -> None:
