@@ -13,7 +13,7 @@ import pytest
 
 from notifier.delivery.email import build_email, make_message_id
 from notifier.delivery.outcome import Result
-from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, send_batch
+from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, SmtpLink, send_batch
 from notifier.settings import Settings
 from tests.fixtures.smtp import SilentServer, SmtpServer, TlsFiles
 from tests.notifier.delivery.conftest import NOW, SENDER, notice_context
@@ -227,3 +227,37 @@ def test_an_untrusted_certificate_is_refused(tls_files: TlsFiles) -> None:
         assert server.messages == []
     finally:
         server.stop()
+
+
+def test_a_kept_connection_serves_several_batches(smtp_server: SmtpServer) -> None:
+    config = config_for(smtp_server.host, smtp_server.port)
+
+    async def main() -> list[Result]:
+        link = SmtpLink(config)
+        try:
+            first = await send_batch([outgoing(1)], config=config, link=link)
+            second = await send_batch([outgoing(2)], config=config, link=link)
+        finally:
+            await link.close()
+        return [o.result for o in first + second]
+
+    assert asyncio.run(main()) == [Result.SENT, Result.SENT]
+    assert smtp_server.connections == 1
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced(smtp_server: SmtpServer) -> None:
+    config = config_for(smtp_server.host, smtp_server.port)
+
+    async def main() -> list[Result]:
+        link = SmtpLink(config)
+        try:
+            first = await send_batch([outgoing(1)], config=config, link=link)
+            smtp_server.stop()  # the server goes away and comes back: the kept link is dead
+            smtp_server.start()
+            second = await send_batch([outgoing(2)], config=config, link=link)
+        finally:
+            await link.close()
+        return [o.result for o in first + second]
+
+    assert asyncio.run(main()) == [Result.SENT, Result.SENT]
+    assert len(smtp_server.messages) == 2
