@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import Services
 from api.hj212.codec import Measurement as Reading
@@ -25,12 +28,48 @@ from notifier.evaluation.evaluate import (
     MeasurementError,
     check_measurements,
 )
+from notifier.incidents.plans import PlanCache
 from notifier.incidents.schemas import EngineError, ReportInput
 from notifier.incidents.service import submit_report
 from notifier.stations.models import Station
 
 log = logging.getLogger(__name__)
 VALID_FLAG = "N"
+WRITER_LOCK = "sqlite_writer_lock"
+PLANS = "route_plans"
+
+
+def route_plans(services: Services) -> PlanCache:
+    """The process's traces and recipients per reach (notifier.incidents.plans), kept with
+    the engine context they were computed from."""
+    plans = services.extras.get(PLANS)
+    if not isinstance(plans, PlanCache):
+        plans = services.extras.setdefault(PLANS, PlanCache())
+    return plans
+
+
+@contextmanager
+def writer_session(services: Services) -> Iterator[Session]:
+    """A writer session for one report, rolled back unless committed.
+
+    On SQLite the database has one write lock, taken at BEGIN IMMEDIATE; threads of this
+    process that want it wait here, on a lock, in turn, instead of in SQLite's busy handler,
+    which polls with sleeps of up to 100 ms (long tails under load) and lets a late arrival
+    overtake. Other processes still queue on the busy timeout. PostgreSQL writers are not
+    serialized here (reports on one river are, by an advisory lock in submit_report)."""
+    serialize = services.engine.dialect.name == "sqlite"
+    lock: threading.Lock = services.extras.setdefault(WRITER_LOCK, threading.Lock())
+    if serialize:
+        lock.acquire()
+    try:
+        with services.writer_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+    finally:
+        if serialize:
+            lock.release()
 
 
 def split_readings(
@@ -64,7 +103,7 @@ def ingest_readings(services: Services, mn: str, readings: Readings) -> int | No
     """Store one upload as a report (opening or joining an incident when an N reading exceeds
     a limit); returns the incident id, if any."""
     ctx = services.context()
-    with services.writer_sessions() as session:
+    with writer_session(services) as session:
         station = session.scalars(select(Station).where(Station.mn == mn)).first()
         if station is None:
             raise UnknownStation(mn)
@@ -90,7 +129,9 @@ def ingest_readings(services: Services, mn: str, readings: Readings) -> int | No
             note=note[:4000],
         )
         try:
-            result = submit_report(session, data, ctx=ctx, now=services.now())
+            result = submit_report(
+                session, data, ctx=ctx, now=services.now(), plans=route_plans(services)
+            )
         except EngineError as exc:
             raise RejectedData(str(exc)) from None
         session.commit()

@@ -50,6 +50,7 @@ class NoticeView:
     eta_hours: float | None
     ack_deadline: datetime
     reason: str = ""
+    position: int = 0  # order within the incident
 
     def as_json(self) -> dict[str, Any]:
         return {

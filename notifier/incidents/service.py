@@ -12,20 +12,20 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from basins.model import Direction, TraceEntry
 from notifier.audit.service import record, snapshot
 from notifier.bureaus.models import Bureau
 from notifier.clocks import statutory_clocks
 from notifier.context import EngineContext
-from notifier.enums import Grade, IncidentStatus, NoticeStatus, OutboxKind, ReportDirection
+from notifier.enums import Grade, IncidentStatus, NoticeStatus, OutboxKind
 from notifier.evaluation.evaluate import EvaluationResult
 from notifier.incidents.models import Incident, StatutoryClock
-from notifier.incidents.schemas import ReportInput, SubmitResult
+from notifier.incidents.plans import PlanCache, decide
+from notifier.incidents.schemas import NoticeView, ReportInput, SubmitResult
 from notifier.notices.models import Notice
-from notifier.notices.service import notice_views
+from notifier.notices.service import notice_view, notice_views
 from notifier.outbox.service import enqueue
 from notifier.reports.service import Located, evaluate_report, store_report, validate_report
-from notifier.routing.route import NoticeDecision, province_proper, route, within_horizon
+from notifier.routing.route import NoticeDecision, province_proper
 
 LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
 NOTICE_FIELDS = ("incident_id", "jurisdiction_id", "role", "status", "ack_deadline")
@@ -38,29 +38,6 @@ OPEN_FIELDS = (
     "exercise",
     "proposed_grade",
 )
-JOIN_FIELDS = ("affected_reaches", "window_end")
-
-
-def _traces(
-    ctx: EngineContext, reach_id: str, direction: ReportDirection
-) -> tuple[list[TraceEntry], list[TraceEntry]]:
-    down: list[TraceEntry] = []
-    up: list[TraceEntry] = []
-    if direction in (ReportDirection.SOURCE, ReportDirection.BOTH):
-        down = ctx.topology.trace(reach_id, direction=Direction.DOWN)
-    if direction in (ReportDirection.OBSERVED_DOWNSTREAM, ReportDirection.BOTH):
-        up = ctx.topology.trace(reach_id, direction=Direction.UP)
-    return down, up
-
-
-def _affected(reach_id: str, entries: Sequence[TraceEntry], ctx: EngineContext) -> list[str]:
-    """The reaches within the routing horizon: a later report on one of them joins."""
-    reaches = {reach_id}
-    for entry in entries:
-        if within_horizon(entry, policy=ctx.policy):
-            reaches.update(entry.path)
-            reaches.add(entry.first_reach)
-    return sorted(reaches)
 
 
 def find_joinable(
@@ -150,15 +127,21 @@ def _join(
     incident: Incident,
     *,
     data: ReportInput,
-    affected: list[str],
+    affected: Sequence[str],
     ctx: EngineContext,
     now: datetime,
 ) -> None:
-    before = snapshot(incident, JOIN_FIELDS)
-    incident.affected_reaches = sorted(set(incident.affected_reaches) | set(affected))
+    """Widen the incident's reaches and window to cover this report. A report inside both
+    changes nothing and writes nothing here (the report row names its incident, and so does
+    its ``report.submit`` audit event); otherwise the audit event says what was added."""
+    added = sorted(set(affected).difference(incident.affected_reaches))
     until = data.observed_at + timedelta(hours=ctx.policy.join_window_hours)
+    if not added and until <= incident.window_end:
+        return
+    before = {"window_end": incident.window_end}
+    if added:
+        incident.affected_reaches = sorted({*incident.affected_reaches, *added})
     incident.window_end = max(incident.window_end, until)
-    session.flush()
     record(
         session,
         actor=data.reporter,
@@ -167,7 +150,7 @@ def _join(
         entity_id=incident.id,
         at=now,
         before=before,
-        after=snapshot(incident, JOIN_FIELDS),
+        after={"window_end": incident.window_end, "added_reaches": added},
     )
 
 
@@ -244,13 +227,21 @@ def write_notices(
     actor: str,
     now: datetime,
     extra: dict[str, Any] | None = None,
+    told: dict[str, int] | None = None,
 ) -> list[Notice]:
     """Notices for bureaus not yet told about this incident, each with its outbox rows (one
-    per contact per channel). ``extra`` joins the messages' render context."""
-    told = {
-        n.jurisdiction_id: n.position
-        for n in session.scalars(select(Notice).where(Notice.incident_id == incident.id))
-    }
+    per contact per channel). ``extra`` joins the messages' render context; ``told`` (the
+    position of each bureau's notice) saves reading the incident's notices again."""
+    if told is None:
+        told = {
+            jurisdiction: position
+            for jurisdiction, position in session.execute(
+                select(Notice.jurisdiction_id, Notice.position).where(
+                    Notice.incident_id == incident.id
+                )
+            ).tuples()
+        }
+    told = dict(told)
     position = max(told.values(), default=-1) + 1
     created: list[Notice] = []
     for decision in decisions:
@@ -294,7 +285,7 @@ def _incident_for(
     *,
     located: Located,
     result: EvaluationResult,
-    affected: list[str],
+    affected: Sequence[str],
     ctx: EngineContext,
     now: datetime,
 ) -> tuple[Incident, bool]:
@@ -319,15 +310,23 @@ def _incident_for(
         return incident, False
     grade = result.proposed_grade or Grade.IV
     return _open_incident(
-        session, data, located=located, grade=grade, affected=affected, ctx=ctx, now=now
+        session, data, located=located, grade=grade, affected=list(affected), ctx=ctx, now=now
     ), True
 
 
 def submit_report(
-    session: Session, data: ReportInput, *, ctx: EngineContext, now: datetime
+    session: Session,
+    data: ReportInput,
+    *,
+    ctx: EngineContext,
+    now: datetime,
+    plans: PlanCache | None = None,
 ) -> SubmitResult:
     """Store a report; if it exceeds a limit or declares an incident, open one (or join the
-    live incident that already covers it) and decide its notices and their messages."""
+    live incident that already covers it) and decide its notices and their messages.
+
+    ``plans`` remembers traces and recipients per reach (see notifier.incidents.plans): a
+    report joining an incident whose recipients were all told is not routed again."""
     located = validate_report(session, data, ctx, now=now)
     result = evaluate_report(data, located, ctx)
     if not result.exceeded and not data.declared_incident:
@@ -336,33 +335,28 @@ def submit_report(
             report_id=report.id, incident_id=None, opened=False, joined=False, exceeded=False
         )
     reach = located.reach
-    down, up = _traces(ctx, reach.reach_id, data.direction)
-    affected = _affected(reach.reach_id, [*down, *up], ctx)
+    plan = (plans if plans is not None else PlanCache()).plan(reach, data.direction, ctx=ctx)
     incident, opened = _incident_for(
-        session, data, located=located, result=result, affected=affected, ctx=ctx, now=now
+        session, data, located=located, result=result, affected=plan.affected, ctx=ctx, now=now
     )
-    hierarchy = ctx.topology.hierarchy
-    decisions = route(
-        reach.jurisdiction_id,
-        direction=data.direction,
-        downstream=down,
-        upstream=up,
-        hierarchy=hierarchy,
-        policy=ctx.policy,
-        grade=incident.effective_grade,
-        now=now,
-        other_banks=reach.co_jurisdictions,
-        origin_reach=reach.reach_id,
-    )
-    province = ctx.policy.province(province_proper(hierarchy, reach.jurisdiction_id))
-    created = write_notices(
-        session,
-        incident,
-        decisions,
-        actor=data.reporter,
-        now=now,
-        extra={"heads_notify_each_other": province.heads_notify_each_other},
-    )
+    existing = [] if opened else notice_views(session, incident_id=incident.id)
+    created: list[NoticeView] = []
+    if not plan.recipients.issubset(v.jurisdiction_id for v in existing):
+        decisions = decide(reach, data.direction, down=plan.down, up=plan.up, ctx=ctx,
+                           grade=incident.effective_grade, now=now)  # fmt: skip
+        province = ctx.policy.province(
+            province_proper(ctx.topology.hierarchy, reach.jurisdiction_id)
+        )
+        notices = write_notices(
+            session,
+            incident,
+            decisions,
+            actor=data.reporter,
+            now=now,
+            extra={"heads_notify_each_other": province.heads_notify_each_other},
+            told={v.jurisdiction_id: v.position for v in existing},
+        )
+        created = [_view(session, n) for n in notices]
     report = store_report(session, data, located, result, incident_id=incident.id, now=now)
     return SubmitResult(
         report_id=report.id,
@@ -370,6 +364,11 @@ def submit_report(
         opened=opened,
         joined=not opened,
         exceeded=result.exceeded,
-        notices=notice_views(session, incident_id=incident.id),
+        notices=existing + created,
         new_notice_ids=[n.id for n in created],
     )
+
+
+def _view(session: Session, notice: Notice) -> NoticeView:
+    bureau = session.get(Bureau, notice.jurisdiction_id)  # loaded by write_notices
+    return notice_view(notice, bureau=bureau.name_zh if bureau is not None else "")

@@ -19,26 +19,56 @@ ACK_CHANNELS = frozenset({"link", "api", "cli", "phone", "webhook"})
 
 
 def notice_views(session: Session, *, incident_id: int) -> list[NoticeView]:
+    """The notices of an incident in their order, read as plain columns (no ORM objects:
+    every report joining a live incident answers with these)."""
     query = (
-        select(Notice, Bureau.name_zh)
+        select(
+            Notice.id,
+            Notice.jurisdiction_id,
+            Bureau.name_zh,
+            Notice.role,
+            Notice.status,
+            Notice.distance_km,
+            Notice.eta_hours,
+            Notice.ack_deadline,
+            Notice.reason,
+            Notice.position,
+        )
         .join(Bureau, Bureau.jurisdiction_id == Notice.jurisdiction_id)
         .where(Notice.incident_id == incident_id)
         .order_by(Notice.position)
     )
     return [
         NoticeView(
-            id=n.id,
-            jurisdiction_id=n.jurisdiction_id,
-            bureau=name,
-            role=n.role,
-            status=n.status,
-            distance_km=n.distance_km,
-            eta_hours=n.eta_hours,
-            ack_deadline=n.ack_deadline,
-            reason=n.reason,
+            id=row[0],
+            jurisdiction_id=row[1],
+            bureau=row[2],
+            role=row[3],
+            status=row[4],
+            distance_km=row[5],
+            eta_hours=row[6],
+            ack_deadline=row[7],
+            reason=row[8],
+            position=row[9],
         )
-        for n, name in session.execute(query).all()
+        for row in session.execute(query)
     ]
+
+
+def notice_view(notice: Notice, *, bureau: str) -> NoticeView:
+    """The view of a notice just written (``bureau``: the bureau's Chinese name)."""
+    return NoticeView(
+        id=notice.id,
+        jurisdiction_id=notice.jurisdiction_id,
+        bureau=bureau,
+        role=notice.role,
+        status=notice.status,
+        distance_km=notice.distance_km,
+        eta_hours=notice.eta_hours,
+        ack_deadline=notice.ack_deadline,
+        reason=notice.reason,
+        position=notice.position,
+    )
 
 
 @dataclass(frozen=True, slots=True)

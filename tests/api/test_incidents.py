@@ -194,3 +194,26 @@ def test_median_and_p90_minutes() -> None:
     assert _minutes([]) == (None, None)
     assert _minutes([7.0]) == (7.0, 7.0)
     assert _minutes([float(n) for n in range(1, 11)]) == (5.5, 9.1)
+
+
+def test_reports_arriving_together_are_each_stored_once(client: TestClient, tokens: Tokens) -> None:
+    """The ingest path serializes its writers in the process: 12 reports from 6 threads are
+    all answered 201, each stored once, and open one incident that the others join."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+
+    def post(n: int) -> dict[str, Any]:
+        at = (start - timedelta(minutes=n)).isoformat()
+        answer = client.post(
+            "/api/v1/reports", json={**REPORT, "observed_at": at}, headers=tokens.header("a1")
+        )
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(post, range(12)))
+    assert len({a["report_id"] for a in answers}) == 12
+    assert len({a["incident_id"] for a in answers}) == 1
+    assert sum(a["opened"] for a in answers) == 1
+    assert all(a["notices"] == answers[0]["notices"] for a in answers if a["joined"])

@@ -1,0 +1,130 @@
+"""Joining a live incident cheaply: remembered plans (traces and recipients per reach), no
+re-routing when every recipient was told, and a compact ``incident.join`` audit event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifier.audit.models import AuditEvent
+from notifier.context import EngineContext
+from notifier.enums import Grade, ReportDirection
+from notifier.evaluation.evaluate import Measurement
+from notifier.incidents.models import Incident
+from notifier.incidents.plans import PlanCache, route_plan
+from notifier.incidents.schemas import ReportInput, SubmitResult
+from notifier.incidents.service import submit_report
+from notifier.outbox.models import OutboxMessage
+from tests.notifier.synthetic import NOW
+
+Factory = sessionmaker[Session]
+REACHES = ("r1", "r2", "r3", "r4", "r5", "r6", "r7")
+
+
+def _submit(factory: Factory, ctx: EngineContext, plans: PlanCache, **kw: object) -> SubmitResult:
+    base: dict[str, object] = dict(
+        measurements=(Measurement("w21003", 4.0),), reporter="张三", observed_at=NOW, reach_id="r2"
+    )
+    data = ReportInput(**(base | kw))  # type: ignore[arg-type]
+    with factory() as session, session.begin():
+        return submit_report(session, data, ctx=ctx, now=NOW, plans=plans)
+
+
+def _count(session: Session, model: type[object], *where: object) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("direction", list(ReportDirection))
+def test_plan_recipients_are_whom_route_picks_at_any_time_and_grade(
+    synthetic_ctx: EngineContext, direction: ReportDirection
+) -> None:
+    """The cache may skip routing only because whom route() picks depends on neither."""
+    plans = PlanCache()
+    for reach_id in REACHES:
+        reach = synthetic_ctx.topology.reach(reach_id)
+        assert reach is not None
+        plan = plans.plan(reach, direction, ctx=synthetic_ctx)
+        for grade, at in ((Grade.I, NOW), (Grade.IV, NOW + timedelta(days=400))):
+            fresh, decisions = route_plan(reach, direction, ctx=synthetic_ctx, grade=grade, now=at)
+            assert plan.recipients == {d.jurisdiction_id for d in decisions}
+            assert (plan.affected, plan.down, plan.up) == (fresh.affected, fresh.down, fresh.up)
+        assert reach_id in plan.affected
+
+
+def test_plan_cache_keeps_plans_per_context(synthetic_ctx: EngineContext) -> None:
+    plans = PlanCache(size=2)
+    r2, r3, r4 = (synthetic_ctx.topology.reach(r) for r in ("r2", "r3", "r4"))
+    assert r2 is not None and r3 is not None and r4 is not None
+    first = plans.plan(r2, ReportDirection.SOURCE, ctx=synthetic_ctx)
+    assert plans.plan(r2, ReportDirection.SOURCE, ctx=synthetic_ctx) is first
+    assert plans.plan(r2, ReportDirection.BOTH, ctx=synthetic_ctx) is not first
+    other = EngineContext(synthetic_ctx.topology, synthetic_ctx.policy, synthetic_ctx.standards)
+    again = plans.plan(r2, ReportDirection.SOURCE, ctx=other)
+    assert again is not first and again == first  # a new context starts afresh
+    plans.plan(r3, ReportDirection.SOURCE, ctx=other)
+    plans.plan(r4, ReportDirection.SOURCE, ctx=other)  # over the size: the cache starts over
+    assert plans.plan(r2, ReportDirection.SOURCE, ctx=other) is not again
+
+
+def test_join_inside_window_writes_nothing_but_the_report(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    plans = PlanCache()
+    opened = _submit(seeded, synthetic_ctx, plans)
+    with seeded() as session:
+        outbox = _count(session, OutboxMessage)
+        events = _count(session, AuditEvent)
+    joined = _submit(seeded, synthetic_ctx, plans, observed_at=NOW - timedelta(minutes=5))
+    assert joined.joined and joined.incident_id == opened.incident_id
+    assert joined.notices == opened.notices and joined.new_notice_ids == []
+    with seeded() as session:
+        assert _count(session, OutboxMessage) == outbox
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.id > events)).all()
+        assert actions == ["report.submit"]
+
+
+def test_join_that_widens_the_window_records_what_changed(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    plans = PlanCache()
+    first = NOW - timedelta(hours=2)
+    opened = _submit(seeded, synthetic_ctx, plans, observed_at=first)
+    later = NOW - timedelta(hours=1)
+    _submit(seeded, synthetic_ctx, plans, observed_at=later)
+    with seeded() as session:
+        incident = session.get(Incident, opened.incident_id)
+        assert incident is not None
+        hours = synthetic_ctx.policy.join_window_hours
+        assert incident.window_end == later + timedelta(hours=hours)
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "incident.join")
+        ).one()
+        assert event.before == {"window_end": (first + timedelta(hours=hours)).isoformat()}
+        assert event.after == {"window_end": incident.window_end.isoformat(), "added_reaches": []}
+
+
+def test_join_with_new_recipients_routes_and_answers_old_and_new_notices(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    """A report downstream looking upstream (``both``) joins and tells the bureaus upstream
+    that the incident had not told; the answer lists every notice in order."""
+    plans = PlanCache()
+    opened = _submit(seeded, synthetic_ctx, plans, reach_id="r3")
+    joined = _submit(seeded, synthetic_ctx, plans, reach_id="r4", direction=ReportDirection.BOTH)
+    assert joined.joined and joined.incident_id == opened.incident_id
+    assert joined.new_notice_ids
+    assert joined.notices[: len(opened.notices)] == opened.notices
+    new = joined.notices[len(opened.notices) :]
+    assert [n.id for n in new] == joined.new_notice_ids
+    assert [n.position for n in joined.notices] == list(range(len(joined.notices)))
+    with seeded() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "incident.join")
+        ).one()
+        incident = session.get(Incident, opened.incident_id)
+        assert incident is not None and event.after is not None
+        assert set(event.after["added_reaches"]) <= set(incident.affected_reaches)
+        assert event.after["added_reaches"], "the upstream walk widened the incident"
