@@ -14,7 +14,8 @@ networkx's per-node dicts. Everything lives in numpy arrays:
   are added by the tracer through the (few) secondary edges, see :mod:`basins.trace_walks`;
 * ``next_stop``: the first reach down the primary path where anything can happen (another
   jurisdiction, a boundary reach, a divergence), so a downstream walk jumps from event to event;
-  the hops between events are precomputed as plain Python tuples (``events``);
+  the hops between events are precomputed as plain Python tuples (``events``), and again as
+  packed rows, one cache line per event (``event_rows``), which the walk reads;
 * the sorted list of *marked* reaches (jurisdiction exits, boundary reaches, divergences): the
   only reaches where an upstream trace can meet a jurisdiction first.
 
@@ -84,6 +85,8 @@ class NetworkIndex:
     secondary_src: IntArray
     secondary_dst: IntArray
     events: dict[int, Event]
+    event_id: dict[int, int]  # event reach -> its id, a row of event_rows
+    event_rows: memoryview  # per event id one EVENT_ROW (basins.index_build)
     id_objects: npt.NDArray[np.object_]  # reach_ids as an object array, for fancy indexing
     geometry: Any = None  # shapely geometries in EPSG:4326 when built from a Network
 

@@ -14,11 +14,14 @@ from typing import NamedTuple
 import numpy as np
 
 from basins.index import FloatArray, IntArray, NetworkIndex, gather
-from basins.index_build import hops_of
+from basins.index_build import BANKS, EST, EVENT_ROW, FORK, HOP_EST, hops_of
 
 EPS = 1e-9
-#: A downstream heap entry: seconds, metres, reach, predecessor, estimated, on the primary tree.
+#: A downstream heap entry: seconds, metres, event id, predecessor reach, estimated, on the
+#: primary tree (event ids follow reach order, so ties break as by reach).
 _Item = tuple[float, float, int, int, bool, bool]
+#: An arrival: seconds, metres, reach, estimated, administering jurisdiction, has other banks.
+Arrival = tuple[float, float, int, bool, int, int]
 #: Arrival times equal to a microsecond count as a tie (sums along different routes round
 #: differently); in a tie the administering jurisdiction wins over an other bank.
 TIE_DECIMALS = 6
@@ -64,7 +67,7 @@ class Walk:
             return event.entered
         return ((int(ix.jurisdiction[reach]), False), *((int(j), True) for j in ix.co_of(reach)))
 
-    def best_hits(self, arrivals: list[tuple[float, float, int, bool]]) -> list[Hit]:
+    def best_hits(self, arrivals: list[Arrival]) -> list[Hit]:
         """Earliest arrival per jurisdiction (administering wins a tie with a boundary).
 
         ``arrivals`` come by time, so a later one replaces the best only in a tie (same time
@@ -76,9 +79,9 @@ class Walk:
         bank: dict[int, bool] = {}  # jurisdiction -> met as an other bank there
         for jid in self.ix.co_of(self.origin).tolist():
             at[jid], bank[jid] = -1, True
-        for k, (seconds, _, reach, _) in enumerate(arrivals):
-            event = events.get(reach)
-            for jid, boundary in event.entered if event is not None else self.entered_at(reach):
+        for k, (seconds, _, reach, _, admin, banks) in enumerate(arrivals):
+            entered = events[reach].entered if banks else ((admin, False),)
+            for jid, boundary in entered:
                 if jid == home:
                     continue
                 old = at.get(jid)
@@ -91,10 +94,10 @@ class Walk:
                     boundary,
                 ) < (round(before, TIE_DECIMALS), bank[jid]):
                     at[jid], bank[jid] = k, boundary
-        origin = (0.0, 0.0, self.origin, False)
+        origin = (0.0, 0.0, self.origin, False, self.home, 0)
         hits = []
         for jid, k in at.items():
-            s, m, r, e = arrivals[k] if k >= 0 else origin
+            s, m, r, e, _, _ = arrivals[k] if k >= 0 else origin
             hits.append(Hit(jid, s if s > 0.0 else 0.0, m if m > 0.0 else 0.0, r, bank[jid], e))
         return hits
 
@@ -139,47 +142,48 @@ class DownWalk(Walk):
         )
 
     def run(self, limit_s: float, limit_m: float) -> list[Hit]:
-        """Dijkstra over event reaches. Most events have one hop: when that hop would be the
-        next one popped anyway, it is followed at once instead of through the heap."""
-        events, parent = self.ix.events, self.ix.parent_list
+        """Dijkstra over event reaches, read from ``event_rows`` (one cache line each). Most
+        events have one hop: when that hop would be the next one popped anyway, it is followed
+        at once instead of through the heap."""
+        ix = self.ix
+        rows, ids, parent = ix.event_rows, ix.event_id, ix.parent_list
+        unpack, size = EVENT_ROW.unpack_from, EVENT_ROW.size
         settled, primary = self.pred, self._primary
         heap: list[_Item] = []
         s0, m0, e0 = self.start
         hops = self._next(self.origin)
         for w, ds, dm, de in hops:
             on_tree = len(hops) == 1 or w == parent[self.origin]
-            heap.append((s0 + ds, m0 + dm, w, self.origin, e0 or de, on_tree))
+            heap.append((s0 + ds, m0 + dm, ids[w], self.origin, e0 or de, on_tree))
         heapq.heapify(heap)
-        arrivals: list[tuple[float, float, int, bool]] = []
+        arrivals: list[Arrival] = []
         push, pop = heapq.heappush, heapq.heappop
         while heap:
             item: _Item | None = pop(heap)
             while item is not None:
-                s, m, w, pred, est, on_tree = item
+                s, m, k, pred, est, on_tree = item
                 item = None
+                t, length, ds, dm, flags, nxt, w, admin = unpack(rows, size * k)
                 if w in settled:
                     break
                 settled[w] = pred
                 primary[w] = on_tree  # every hop so far followed the primary tree
-                arrivals.append((s, m, w, est))
+                arrivals.append((s, m, w, est, admin, flags & BANKS))
                 if s > limit_s or m > limit_m:
                     break
-                event = events[w]
-                s_end, m_end = s + event.time_s, m + event.length_m
-                e_end = est or event.estimated
-                if len(event.hops) == 1:
-                    nxt, ds, dm, de = event.hops[0]
-                    if nxt not in settled:
-                        follow = (s_end + ds, m_end + dm, nxt, w, e_end or de, on_tree)
+                s_end, m_end, e_end = s + t, m + length, est or flags & EST > 0
+                if not flags & FORK:
+                    if nxt >= 0:
+                        e_hop = e_end or flags & HOP_EST > 0
+                        follow = (s_end + ds, m_end + dm, nxt, w, e_hop, on_tree)
                         if heap and heap[0] < follow:
                             push(heap, follow)
                         else:
                             item = follow
                     continue
-                for nxt, ds, dm, de in event.hops:
-                    if nxt not in settled:
-                        tree_hop = on_tree and nxt == parent[w]
-                        push(heap, (s_end + ds, m_end + dm, nxt, w, e_end or de, tree_hop))
+                for after, ds, dm, de in ix.events[w].hops:
+                    tree_hop = on_tree and after == parent[w]
+                    push(heap, (s_end + ds, m_end + dm, ids[after], w, e_end or de, tree_hop))
         return self.best_hits(arrivals)
 
     def adjacent(self) -> set[int]:

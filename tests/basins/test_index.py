@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from basins.index import IndexBuildError, NetworkIndex, csr_from_lists, transpose
+from basins.index_build import BANKS, EST, EVENT_ROW, FORK, HOP_EST
 from tests.basins.trace_support import R, build, hierarchy, index_via_network, random_reaches
 
 
@@ -57,6 +58,40 @@ def test_cumulative_sums_and_next_stop(seed: int, n: int) -> None:
             if index.parent[c] >= 0 and index.jurisdiction[index.parent[c]] != index.jurisdiction[c]
         ]
         assert index.exit_anc[v] == (exits[0] if exits else -1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60))
+def test_event_rows_repeat_the_events(seed: int, n: int) -> None:
+    """The packed rows a downstream walk reads say what the Event tuples say."""
+    index = build(random_reaches(np.random.default_rng(seed), n))
+    rows = index.event_rows
+    assert rows.readonly and len(rows) == EVENT_ROW.size * len(index.events)
+    assert list(index.event_id) == sorted(index.events)  # ids follow reach order
+    for reach, event in index.events.items():
+        k = index.event_id[reach]
+        time_s, length_m, ds, dm, flags, nxt, at, admin = EVENT_ROW.unpack_from(
+            rows, EVENT_ROW.size * k
+        )
+        assert (at, admin, time_s, length_m) == (
+            reach,
+            event.entered[0][0],
+            event.time_s,
+            event.length_m,
+        )
+        assert bool(flags & EST) == event.estimated
+        assert bool(flags & BANKS) == (len(event.entered) > 1)
+        assert bool(flags & FORK) == (len(event.hops) > 1)
+        if len(event.hops) == 1:
+            w, hop_s, hop_m, hop_est = event.hops[0]
+            assert (nxt, ds, dm, bool(flags & HOP_EST)) == (
+                index.event_id[w],
+                hop_s,
+                hop_m,
+                hop_est,
+            )
+        else:
+            assert nxt == -1
 
 
 def test_marked_reaches_are_exits_boundaries_and_divergences() -> None:
