@@ -14,6 +14,10 @@ tree with :attr:`NetworkIndex.next_stop`). Upstream: distance and time the water
 jurisdiction (the downstream end of its nearest reach) to the spill point (by default the origin
 reach's upstream end), over every tributary; computed on whole tree intervals at once, see
 :mod:`basins.trace_walks`.
+
+Paths: each entry's ``path`` (reach ids from the origin to its first reach) is known to the
+walk as it goes, and spelled out as a tuple when first read (:class:`RoutedEntry`): on a long
+river the tuples cost more than the rest of the trace, and most callers read few of them.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ def trace(
 
     ``origin_offset_m`` is the spill point's distance above the origin reach's downstream end
     (what :func:`basins.snap.snap_point` returns); ``None`` takes the end nearest the direction
-    of travel. ``paths=False`` leaves ``TraceEntry.path`` empty, which saves the per-reach work.
+    of travel. ``paths=False`` leaves ``TraceEntry.path`` empty (plain TraceEntry objects);
+    otherwise each path is built when first read, the same tuple either way.
     """
     if reach_id not in index.position:
         raise UnknownReachError(reach_id)
