@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -201,6 +201,7 @@ class _Dresser:
             entry, None not in (province, self.province) and province != self.province
         )
         if self.paths:
+            _PATH.__set__(entry, None)  # not read yet
             _WALKER.__set__(entry, self.walker)
             _REACH.__set__(entry, hit.reach)
         else:
@@ -242,12 +243,12 @@ class RoutedEntry(TraceEntry):
 
     @property
     def path(self) -> tuple[str, ...]:
-        try:
-            return cast(tuple[str, ...], _PATH.__get__(self))
-        except AttributeError:  # not read yet
-            built: tuple[str, ...] = _WALKER.__get__(self).path(_REACH.__get__(self))
-            _PATH.__set__(self, built)
-            return built
+        known: tuple[str, ...] | None = _PATH.__get__(self)
+        if known is not None:
+            return known
+        built: tuple[str, ...] = _WALKER.__get__(self).path(_REACH.__get__(self))
+        _PATH.__set__(self, built)
+        return built
 
     @path.setter
     def path(self, value: tuple[str, ...]) -> None:  # dataclass __init__ and __setstate__

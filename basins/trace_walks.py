@@ -117,6 +117,7 @@ class DownWalk(Walk):
         self._paths: dict[int, tuple[str, ...]] = {origin: (index.reach_ids[origin],)}
         self._primary: dict[int, bool] = {}
         self._chain: tuple[str, ...] | None = None
+        self._depth = 0  # the origin's, once the chain is built
 
     def _next(self, u: int) -> tuple[tuple[int, float, float, bool], ...]:
         """Event reaches after ``u`` with time, distance and estimation from u's downstream end
@@ -209,7 +210,8 @@ class DownWalk(Walk):
             if self._chain is None:
                 ix = self.ix
                 self._chain = tuple(ix.id_objects[ix.tree_path(self.origin, -1)].tolist())
-            steps = int(self.ix.depth[self.origin] - self.ix.depth[reach])
+                self._depth = int(ix.depth[self.origin])
+            steps = self._depth - int(self.ix.depth[reach])
             return self._chain[: steps + 1]
         return self._branch_path(reach)
 
