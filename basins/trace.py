@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import sys
 from typing import Any
 
 import numpy as np
@@ -151,6 +152,10 @@ def _facts_of(hierarchy: Hierarchy, index: NetworkIndex) -> list[_Facts | None]:
     return table
 
 
+def _interned(unit: str | None) -> str | None:
+    return None if unit is None else sys.intern(str(unit))
+
+
 class _Dresser:
     """Turns hits into TraceEntry objects: names, kinds, prefecture and province flags, paths."""
 
@@ -173,8 +178,8 @@ class _Dresser:
                     jid,
                     known.name,
                     known.kind,
-                    self.hierarchy.prefecture_of(jid),
-                    self.hierarchy.province_of(jid),
+                    _interned(self.hierarchy.prefecture_of(jid)),
+                    _interned(self.hierarchy.province_of(jid)),
                 )
             self.table[code] = found
         return found
@@ -194,11 +199,16 @@ class _Dresser:
         _put_eta_estimated(entry, hit.estimated)
         _put_adjacent(entry, adjacent)
         _put_boundary(entry, hit.boundary)
+        # interned ids: the same unit is the same object, so identity says it
         _put_other_prefecture(
-            entry, None not in (prefecture, self.prefecture) and prefecture != self.prefecture
+            entry,
+            prefecture is not None
+            and self.prefecture is not None
+            and prefecture is not self.prefecture,
         )
         _put_other_province(
-            entry, None not in (province, self.province) and province != self.province
+            entry,
+            province is not None and self.province is not None and province is not self.province,
         )
         if self.paths:
             _PATH.__set__(entry, None)  # not read yet
