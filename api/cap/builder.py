@@ -53,12 +53,14 @@ def alert_messages(incident: CapIncident) -> list[bytes]:
     """The incident's CAP messages (UTF-8 XML documents), in the order they were sent."""
     _check_ids(incident)
     base = f"rivernotify-{incident.incident_id}"
+    # Once for every message: widening a path builds map projections (~20 ms an area).
+    polygons = [cap_polygons(area.geometry) for area in incident.areas]
     chain: list[tuple[datetime, bytes]] = []
     alert = _Ref(incident.sender, f"{base}-alert", cap_time(incident.sent))
     root = _envelope(incident, alert, "Alert", None)
     root.append(_info(incident, "zh", incident.grade, incident.description.zh, alert=True))
     root.append(_info(incident, "en", incident.grade, incident.description.en, alert=True))
-    _add_areas(root, incident.areas)
+    _add_areas(root, incident.areas, polygons)
     chain.append((incident.sent, _serialise(root)))
     previous, grade = alert, incident.grade
     for number, update in enumerate(incident.updates, start=1):
@@ -67,7 +69,7 @@ def alert_messages(incident: CapIncident) -> list[bytes]:
         root = _envelope(incident, ref, "Update", previous)
         root.append(_info(incident, "zh", grade, update.text.zh))
         root.append(_info(incident, "en", grade, update.text.en))
-        _add_areas(root, incident.areas)
+        _add_areas(root, incident.areas, polygons)
         chain.append((update.sent, _serialise(root)))
         previous = ref
     if incident.end is not None:
@@ -75,7 +77,7 @@ def alert_messages(incident: CapIncident) -> list[bytes]:
         root = _envelope(incident, ref, "Cancel", previous)
         root.append(_info(incident, "zh", grade, incident.end.reason.zh, all_clear=True))
         root.append(_info(incident, "en", grade, incident.end.reason.en, all_clear=True))
-        _add_areas(root, incident.areas)
+        _add_areas(root, incident.areas, polygons)
         chain.append((incident.end.sent, _serialise(root)))
     acks = [
         (ack.sent, _serialise(_ack(incident, ack, number, alert)))
@@ -171,9 +173,9 @@ def _headline(incident: CapIncident, zh: bool, *, alert: bool, all_clear: bool) 
     return text
 
 
-def _add_areas(root: ET.Element, areas: tuple[CapArea, ...]) -> None:
-    """Each info block gets the areas, with their descriptions in its own language."""
-    polygons = [cap_polygons(area.geometry) for area in areas]
+def _add_areas(root: ET.Element, areas: tuple[CapArea, ...], polygons: list[list[str]]) -> None:
+    """Each info block gets the areas (``polygons``: each area's CAP polygons), with their
+    descriptions in its own language."""
     for info in root.findall(f"{{{CAP_NS}}}info"):
         zh = info.findtext(f"{{{CAP_NS}}}language") == "zh-CN"
         for area, rings in zip(areas, polygons, strict=True):

@@ -8,6 +8,7 @@ operations, requests and status codes (a ``FIGURE schemathesis`` line)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -56,7 +57,7 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def prepared_database(api_ctx: Any) -> None:
+def prepared_database(api_ctx: Any) -> Iterator[None]:
     from notifier.accounts.service import add_user
     from notifier.db import engine_from_url, session_factory
     from notifier.evaluation.evaluate import Measurement
@@ -95,6 +96,9 @@ def prepared_database(api_ctx: Any) -> None:
                 now=synthetic.NOW,
             )
     engine.dispose()
+    yield
+    APP.state.services.engine.dispose()
+    shutil.rmtree(_DB.parent, ignore_errors=True)
 
 
 _STATUSES: Counter[int] = Counter()
