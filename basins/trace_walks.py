@@ -85,14 +85,9 @@ class Walk:
                 if jid == home:
                     continue
                 old = at.get(jid)
-                if old is None:
-                    at[jid], bank[jid] = k, boundary
-                    continue
-                before = arrivals[old][0] if old >= 0 else 0.0
-                if (seconds < before or (bank[jid] > boundary and seconds - before < TIE_GAP)) and (
-                    round(seconds, TIE_DECIMALS),
-                    boundary,
-                ) < (round(before, TIE_DECIMALS), bank[jid]):
+                if old is None or _wins(
+                    seconds, boundary, arrivals[old][0] if old >= 0 else 0.0, bank[jid]
+                ):
                     at[jid], bank[jid] = k, boundary
         origin = (0.0, 0.0, self.origin, False, self.home, 0)
         hits = []
@@ -422,6 +417,14 @@ class UpWalk(Walk):
         out = head + tuple(ix.id_objects[chain].tolist())
         memo[reach] = out
         return out
+
+
+def _wins(seconds: float, boundary: bool, before: float, was_boundary: bool) -> bool:
+    """Whether a later arrival beats the best so far: earlier to the microsecond, or as early
+    and administering where the best was an other bank. ``round`` is slow and seldom needed."""
+    if seconds >= before and not (was_boundary > boundary and seconds - before < TIE_GAP):
+        return False
+    return (round(seconds, TIE_DECIMALS), boundary) < (round(before, TIE_DECIMALS), was_boundary)
 
 
 def _earlier(seconds: float, boundary: bool, old: Hit) -> bool:
