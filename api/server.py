@@ -83,6 +83,7 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     hj212_port: int | None = None,
+    worker: bool = True,
 ) -> int:
     """Run everything until SIGTERM or Ctrl-C (the blocking entry of `rivernotify serve` and
     `rivernotify run`). Refusals come back as :class:`api.cli.errors.UserError`."""
@@ -102,7 +103,7 @@ def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve_until(settings, stop=stop)
+        await serve_until(settings, stop=stop, worker=worker)
 
     try:
         asyncio.run(main())
@@ -119,13 +120,15 @@ async def serve_until(
     stop: asyncio.Event,
     mail_dir: Path = MAIL_DIR,
     started: asyncio.Future[Running] | None = None,
+    worker: bool = True,
 ) -> None:
     """Run everything until ``stop`` is set. ``settings.host``/``port``/``hj212_port`` say
-    where to listen (port 0: any free port, reported through ``started``)."""
+    where to listen (port 0: any free port, reported through ``started``); without
+    ``worker``, delivery is left to `rivernotify worker` processes."""
     try:
         check_settings(settings)
         check_schema(settings)
-        await _serve(settings, stop=stop, mail_dir=mail_dir, started=started)
+        await _serve(settings, stop=stop, mail_dir=mail_dir, started=started, worker=worker)
     except Exception as exc:
         if started is not None and not started.done():
             started.set_exception(exc)
@@ -138,6 +141,7 @@ async def _serve(
     stop: asyncio.Event,
     mail_dir: Path,
     started: asyncio.Future[Running] | None,
+    worker: bool = True,
 ) -> None:
     from notifier.delivery.sink import start_sink_if_needed
 
@@ -150,7 +154,8 @@ async def _serve(
         app.state.mail_sink = sink  # the web pages show what the sink received
         await asyncio.to_thread(services.context)  # the network and its trace index, once
         listener = await _start_listener(services, settings)
-        tasks.append(asyncio.create_task(_worker(services, settings, stop)))
+        if worker:
+            tasks.append(asyncio.create_task(_worker(services, settings, stop)))
         server, http = await _start_http(app, settings)
         tasks.append(http)
         smtp = (sink.host, sink.port) if sink is not None else None

@@ -41,10 +41,23 @@ class Arrivals:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     items: list[tuple[float, str]] = field(default_factory=list)
+    per_incident: dict[int, list[float]] = field(default_factory=dict)
 
     def snapshot(self) -> list[tuple[float, str]]:
         with self.lock:
             return list(self.items)
+
+    def add(self, at: float, message_id: str) -> None:
+        with self.lock:
+            self.items.append((at, message_id))
+            incident = incident_of(message_id)
+            if incident is not None:
+                self.per_incident.setdefault(incident, []).append(at)
+
+    def of_incident(self, incident: int) -> list[float]:
+        """Arrival times of the incident's messages so far."""
+        with self.lock:
+            return list(self.per_incident.get(incident, ()))
 
 
 @contextlib.contextmanager
@@ -57,8 +70,7 @@ def timed_smtp() -> Iterator[tuple[Any, Arrivals]]:
     class TimedHandler(ScriptedHandler):
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             data = bytes(envelope.original_content or envelope.content)
-            with arrivals.lock:
-                arrivals.items.append((time.perf_counter(), _message_id(data)))
+            arrivals.add(time.perf_counter(), _message_id(data))
             return "250 2.0.0 OK"
 
     server = SmtpServer()
@@ -213,11 +225,13 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def hosts(
     url: str, *, smtp: tuple[str, int], count: int = 1, ceiling: bool = False,
-    worker: bool = True,
+    worker: bool = True, worker_processes: int = 0,
 ) -> Iterator[list[Host]]:  # fmt: skip
     """``count`` server processes on one database, each with its own worker (unless not
-    ``worker``), ready when this yields."""
+    ``worker``), ready when this yields; and ``worker_processes`` separate `rivernotify
+    worker` processes."""
     started: list[Host] = []
+    workers: list[subprocess.Popen[bytes]] = []
     logs = Path(tempfile.mkdtemp(prefix="rivernotify-bench-"))
     env = {
         **os.environ,
@@ -244,17 +258,27 @@ def hosts(
             with log.open("wb") as out:
                 process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=out)
             started.append(Host(process, http, hj, log))
+        for n in range(worker_processes):
+            with (logs / f"worker{n}.log").open("wb") as out:
+                workers.append(subprocess.Popen(WORKER_COMMAND, env=env, cwd=ROOT,
+                                                stdout=out, stderr=out))  # fmt: skip
         for host in started:
             _wait_ready(host)
         yield started
     finally:
-        for host in started:
-            host.process.terminate()
-        for host in started:
+        processes = [host.process for host in started] + workers
+        for process in processes:
+            process.terminate()
+        for process in processes:
             try:
-                host.process.wait(30)
+                process.wait(30)
             except subprocess.TimeoutExpired:
-                host.process.kill()
+                process.kill()
+
+
+#: `rivernotify worker`, with the interpreter running the benchmark.
+WORKER_COMMAND = [sys.executable, "-c", "import sys; from api.cli import main; "
+                  "sys.exit(main(['worker']))"]  # fmt: skip
 
 
 def _wait_ready(host: Host, timeout_s: float = 120.0) -> None:
@@ -344,15 +368,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return app
 
         server.build_app = with_ceiling  # type: ignore[assignment]
-    if args.no_worker:
-
-        async def idle(*_: Any, **__: Any) -> None:
-            return None
-
-        server._worker = idle
+    worker = not args.no_worker
     if os.environ.get(PROFILE_ENV):
-        return _profiled_prepare(lambda: server.serve(settings))
-    return server.serve(settings)
+        return _profiled_prepare(lambda: server.serve(settings, worker=worker))
+    return server.serve(settings, worker=worker)
 
 
 def _profiled_prepare(serve: Any) -> int:

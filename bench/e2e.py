@@ -2,12 +2,17 @@
 
     python -m bench --only e2e --reports 200
 
-The app is ``rivernotify serve`` in its own process (API + delivery worker, default settings:
-the worker polls every 0.2 s when idle), the mail server aiosmtpd in this process. Each report
-is on a station whose report opens an incident with 5 to 10 notices (found by a calibration
-pass over every shipped station); its observed time is a week before the previous one's, so
-no report joins an earlier incident (the join window is 72 h). The baseline is the POST's own
-answer time in the same run: the rest is the outbox, the worker and SMTP.
+The app is ``rivernotify serve`` in its own process (API + delivery worker, default settings),
+the mail server aiosmtpd in this process. Each report is on a station whose report opens an
+incident with 5 to 10 notices (found by a calibration pass over every shipped station); its
+observed time is a week before the previous one's, so no report joins an earlier incident
+(the join window is 72 h).
+
+"10 at a time" is read as ten reports in flight: ten clients, each posting a report and waiting
+until the SMTP server holds every email of that report's incident before posting its next. A
+report's latency runs from the start of its POST to the arrival of its incident's last email.
+The baseline is the POST's own answer time in the same run: the rest is the outbox, the worker
+and SMTP. The throughput of the same run (reports fully delivered per second) is reported too.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ import asyncio
 import contextlib
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import numpy as np
@@ -30,7 +35,6 @@ from bench.apphost import (
     Arrivals,
     count_rows,
     hosts,
-    incident_of,
     postgres_database,
     prepare_database,
     timed_smtp,
@@ -99,20 +103,66 @@ async def _client(reporter: Reporter):  # type: ignore[no-untyped-def]
         yield http
 
 
+@dataclass
+class Timed:
+    """One report: POST start, POST answered, last email arrived (perf_counter seconds)."""
+
+    started: float
+    answered: float
+    delivered: float | None
+    incident: int
+    emails: int
+
+
+Mode = Literal["rounds", "flight"]
+
+
 async def measure(
-    reporter: Reporter, stations: list[str], count: int
-) -> list[tuple[float, float, dict]]:  # type: ignore[type-arg]
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for n in range(count):
-        queue.put_nowait(stations[n % len(stations)])
-    results: list[tuple[float, float, dict]] = []  # type: ignore[type-arg]
+    reporter: Reporter, stations: list[str], count: int, *, url: str, arrivals: Arrivals,
+    mode: Mode = "rounds", timeout_s: float = 120.0,
+) -> list[Timed]:  # fmt: skip
+    """``count`` reports, each timed until its incident's emails arrived: in rounds of
+    ``CONCURRENCY`` posted together (the next round when the whole round is delivered), or
+    with ``CONCURRENCY`` in flight all the time (a client posts again as soon as its report
+    is delivered)."""
+    from notifier.db import engine_from_url
 
-    async def one(http: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            results.append(await reporter.post(http, queue.get_nowait()))
+    picks = [stations[n % len(stations)] for n in range(count)]
+    results: list[Timed] = []
+    engine = engine_from_url(url)
 
-    async with _client(reporter) as http:
-        await asyncio.gather(*(one(http) for _ in range(CONCURRENCY)))
+    def expected(incident: int) -> int:
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            sql = text(EMAILS + " AND incident_id = :i")
+            return int(conn.execute(sql, {"i": incident}).scalar_one())
+
+    async def one(http: httpx.AsyncClient, station: str) -> None:
+        started, answered, answer = await reporter.post(http, station)
+        incident = int(answer["incident_id"])
+        emails = await asyncio.to_thread(expected, incident)
+        deadline = time.perf_counter() + timeout_s
+        while len(got := arrivals.of_incident(incident)) < emails:
+            if time.perf_counter() > deadline:
+                break
+            await asyncio.sleep(0.002)
+        done = max(got) if len(got) >= emails and got else None
+        results.append(Timed(started, answered, done, incident, emails))
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while picks:
+            await one(http, picks.pop())
+
+    try:
+        async with _client(reporter) as http:
+            if mode == "flight":
+                await asyncio.gather(*(client(http) for _ in range(CONCURRENCY)))
+            while picks:
+                batch = [picks.pop() for _ in range(min(CONCURRENCY, len(picks)))]
+                await asyncio.gather(*(one(http, station) for station in batch))
+    finally:
+        engine.dispose()
     return results
 
 
@@ -127,21 +177,6 @@ def wait_drained(url: str, arrivals: Arrivals, *, timeout_s: float = 180.0) -> i
     raise TimeoutError(f"SMTP got {len(arrivals.snapshot())} of {count_rows(url, EMAILS)}")
 
 
-def per_incident_expected(url: str) -> dict[int, int]:
-    from sqlalchemy import text
-
-    from notifier.db import engine_from_url
-
-    engine = engine_from_url(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT incident_id, count(*) FROM outbox_messages "
-                                     "WHERE channel = 'email' GROUP BY incident_id"))  # fmt: skip
-            return {int(i): int(c) for i, c in rows}
-    finally:
-        engine.dispose()
-
-
 @dataclass
 class E2eResult:
     latencies_ms: list[float]
@@ -153,39 +188,47 @@ class E2eResult:
     seconds: float
 
 
-def run_one(url: str, reports: int, *, enough: int = 0) -> E2eResult:
+def run_one(
+    url: str, reports: int, *, enough: int = 0, split: bool = False
+) -> dict[Mode, E2eResult]:
+    """Both ways of keeping ten reports going, one after the other, on one server: `serve`
+    alone, or (``split``) `serve --no-worker` beside a `rivernotify worker` process."""
     from bench.apphost import DATA_DIR
 
     token = prepare_database(url)
-    with timed_smtp() as (smtp, arrivals), hosts(url, smtp=(smtp.host, smtp.port)) as [host]:
+    results: dict[Mode, E2eResult] = {}
+    processes = {"worker": not split, "worker_processes": 1 if split else 0}
+    with (
+        timed_smtp() as (smtp, arrivals),
+        hosts(url, smtp=(smtp.host, smtp.port), **processes) as [host],
+    ):
         reporter = Reporter(host.base, token)
         stations = asyncio.run(calibrate(reporter, stations_in(DATA_DIR), enough=enough))
         if not stations:
             raise RuntimeError("no shipped station opens an incident with 5 to 10 notices")
-        wait_drained(url, arrivals)
-        before = len(arrivals.snapshot())
-        started = time.perf_counter()
-        results = asyncio.run(measure(reporter, stations, reports))
-        wait_drained(url, arrivals)
-        seconds = time.perf_counter() - started
-        received = arrivals.snapshot()[before:]
-    expected = per_incident_expected(url)
-    last: dict[int, float] = {}
-    got: dict[int, int] = defaultdict(int)
-    for at, message_id in received:
-        incident = incident_of(message_id)
-        if incident is not None:
-            last[incident] = max(last.get(incident, 0.0), at)
-            got[incident] += 1
-    latencies, answers, missing, joined = [], [], 0, 0
-    for t0, t1, answer in results:
-        incident = int(answer["incident_id"])
-        joined += 0 if answer["opened"] else 1
-        missing += max(0, expected.get(incident, 0) - got.get(incident, 0))
-        answers.append((t1 - t0) * 1000)
-        if incident in last:
-            latencies.append((last[incident] - t0) * 1000)
-    return E2eResult(latencies, answers, len(received), missing, joined, len(stations), seconds)
+        for mode in ("rounds", "flight"):
+            wait_drained(url, arrivals)
+            before = len(arrivals.snapshot())
+            started = time.perf_counter()
+            timed = asyncio.run(
+                measure(reporter, stations, reports, url=url, arrivals=arrivals, mode=mode)
+            )
+            seconds = time.perf_counter() - started
+            received = len(arrivals.snapshot()) - before
+            results[mode] = _result(timed, received, len(stations), seconds)
+    return results
+
+
+def _result(timed: list[Timed], received: int, stations: int, seconds: float) -> E2eResult:
+    return E2eResult(
+        latencies_ms=[(r.delivered - r.started) * 1000 for r in timed if r.delivered is not None],
+        answers_ms=[(r.answered - r.started) * 1000 for r in timed],
+        emails=received,
+        missing=sum(1 for r in timed if r.delivered is None),
+        joined=len(timed) - len({r.incident for r in timed}),
+        stations=stations,
+        seconds=seconds,
+    )
 
 
 @contextlib.contextmanager
@@ -194,37 +237,53 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite:///{Path(directory) / 'bench.db'}"
 
 
-def figures(label: str, result: E2eResult, reports: int) -> list[Figure]:
-    p50, p99 = np.percentile(result.latencies_ms, [50, 99])
-    a50 = float(np.percentile(result.answers_ms, 50))
+def figures(label: str, results: dict[Mode, E2eResult], reports: int) -> list[Figure]:
+    rounds, flight = results["rounds"], results["flight"]
+    p50, p99 = np.percentile(rounds.latencies_ms, [50, 99])
+    a50 = float(np.percentile(rounds.answers_ms, 50))
+    f50, f99 = np.percentile(flight.latencies_ms, [50, 99])
     return [
-        Figure(f"{label}: report to inbox p50", float(p50), "ms", f"< {P50_TARGET_MS:g} ms",
-               bool(p50 < P50_TARGET_MS), f"POST answer p50 {a50:.0f} ms", a50 / float(p50)),
-        Figure(f"{label}: report to inbox p99", float(p99), "ms", f"< {P99_TARGET_MS:g} ms",
-               bool(p99 < P99_TARGET_MS)),
-        Figure(f"{label}: emails per report", result.emails / reports, "mails"),
-        Figure(f"{label}: reports per second (10 at a time)", reports / result.seconds, "per s"),
+        Figure(f"{label}: report to inbox p50 (rounds of 10)", float(p50), "ms",
+               f"< {P50_TARGET_MS:g} ms", bool(p50 < P50_TARGET_MS),
+               f"POST answer p50 {a50:.0f} ms", a50 / float(p50)),
+        Figure(f"{label}: report to inbox p99 (rounds of 10)", float(p99), "ms",
+               f"< {P99_TARGET_MS:g} ms", bool(p99 < P99_TARGET_MS)),
+        Figure(f"{label}: report to inbox p50 (10 in flight)", float(f50), "ms",
+               f"< {P50_TARGET_MS:g} ms", bool(f50 < P50_TARGET_MS)),
+        Figure(f"{label}: report to inbox p99 (10 in flight)", float(f99), "ms",
+               f"< {P99_TARGET_MS:g} ms", bool(f99 < P99_TARGET_MS)),
+        Figure(f"{label}: emails per report", rounds.emails / reports, "mails"),
+        Figure(f"{label}: reports fully delivered per second (10 in flight)",
+               reports / flight.seconds, "per s"),
     ]  # fmt: skip
+
+
+#: (label, split): `serve` alone, then the API and the worker in processes of their own.
+SHAPES = (("serve", False), ("serve --no-worker + worker", True))
 
 
 def run(options: Options) -> Section:
     reports = options.reports
     section = Section(f"report to inbox: {reports} reports, {CONCURRENCY} at a time, real "
-                      "server process and aiosmtpd")  # fmt: skip
-    databases: list[tuple[str, contextlib.AbstractContextManager[str | None]]] = [
-        ("SQLite", sqlite_database()),
-        ("PostgreSQL", postgres_database()),
-    ]
-    for label, database in databases:
-        with database as url:
-            if url is None:
-                section.notes.append(f"{label}: not installed, skipped")
-                continue
-            result = run_one(url, reports)
-        section.figures += figures(label, result, reports)
-        section.notes.append(
-            f"{label}: {result.stations} calibrated stations with 5-10 notices; "
-            f"{len(result.latencies_ms)} of {reports} reports timed; {result.missing} emails "
-            f"missing; {result.joined} reports joined an earlier incident"
-        )
+                      "server processes and aiosmtpd")  # fmt: skip
+    for shape, split in SHAPES:
+        databases: list[tuple[str, contextlib.AbstractContextManager[str | None]]] = [
+            ("SQLite", sqlite_database()),
+            ("PostgreSQL", postgres_database()),
+        ]
+        for name, database in databases:
+            label = f"{name}, {shape}"
+            with database as url:
+                if url is None:
+                    section.notes.append(f"{name}: not installed, skipped")
+                    continue
+                results = run_one(url, reports, split=split)
+            section.figures += figures(label, results, reports)
+            for mode, result in results.items():
+                section.notes.append(
+                    f"{label}, {mode}: {result.stations} calibrated stations with 5-10 "
+                    f"notices; {len(result.latencies_ms)} of {reports} reports timed; "
+                    f"{result.missing} not fully delivered within 120 s; {result.joined} "
+                    "joined an earlier incident"
+                )
     return section

@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     # Webhooks
     webhook_timeout_s: float = 10.0
 
-    # Worker
-    worker_poll_s: float = 0.2
+    # Worker: idle poll for rows written by other processes (a read; rows written in this
+    # process, or anywhere on PostgreSQL, wake it at once), and how often reminders,
+    # escalations and clock warnings are looked for (deadlines are minutes apart: a few
+    # seconds late is nothing).
+    worker_poll_s: float = 0.05
+    due_every_s: float = 5.0
     worker_batch: int = 50
     lease_s: float = 60.0
     retry_cap_s: float = 30.0

@@ -1,4 +1,6 @@
-"""`rivernotify serve [--host H] [--port P] [--hj212-port Q]`: API, worker, HJ 212 listener.
+"""`rivernotify serve [--host H] [--port P] [--hj212-port Q] [--no-worker]`: API, worker, HJ 212
+listener. With ``--no-worker`` the delivery worker is left to `rivernotify worker` processes
+(API and delivery then each get a process, and a core, of their own).
 
 Settings come from the environment (RIVERNOTIFY_DATABASE_URL, RIVERNOTIFY_SMTP_HOST,
 RIVERNOTIFY_SMTP_PORT, RIVERNOTIFY_SECRET_KEY, RIVERNOTIFY_PUBLIC_URL, RIVERNOTIFY_MODE ...);
@@ -28,6 +30,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--hj212-port", type=int, help="HJ 212 TCP 端口 / HJ 212 TCP port (default 9212)"
     )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="不在本进程投递（另行运行 rivernotify worker）/ no delivery worker in this process "
+        "(run `rivernotify worker` beside it)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -50,4 +58,4 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     settings = settings_from(args)
-    return serve(settings)
+    return serve(settings, worker=not args.no_worker)

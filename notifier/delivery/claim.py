@@ -83,6 +83,10 @@ def claim_due(
     due = due_condition(now)
     if channel is not None:
         due = and_(due, OutboxMessage.channel == channel)
+    # A read first: an idle poll finds nothing and must not take SQLite's one write lock.
+    with engine.connect() as connection:
+        if connection.execute(select(OutboxMessage.id).where(due).limit(1)).first() is None:
+            return []
     candidates = (
         select(OutboxMessage.id)
         .where(due)

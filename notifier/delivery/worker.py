@@ -343,7 +343,7 @@ async def _due_loop(
             doorbell.ring()
         except Exception:  # a failure here must not hold up deliveries
             log.exception("due actions (reminders, escalations, clock warnings) failed")
-        await _sleep(worker.settings.worker_poll_s, stop, None)
+        await _sleep(worker.settings.due_every_s, stop, None)
 
 
 async def _sleep(seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:

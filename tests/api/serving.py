@@ -13,7 +13,9 @@ from notifier.settings import Settings
 
 
 @contextmanager
-def serving(settings: Settings, *, mail_dir: Path, timeout_s: float = 60.0) -> Iterator[Running]:
+def serving(
+    settings: Settings, *, mail_dir: Path, timeout_s: float = 60.0, worker: bool = True
+) -> Iterator[Running]:
     ready = threading.Event()
     box: dict[str, object] = {}
 
@@ -27,7 +29,7 @@ def serving(settings: Settings, *, mail_dir: Path, timeout_s: float = 60.0) -> I
             ready.set()
 
         started.add_done_callback(report)
-        await serve_until(settings, stop=stop, mail_dir=mail_dir, started=started)
+        await serve_until(settings, stop=stop, mail_dir=mail_dir, started=started, worker=worker)
 
     def run() -> None:
         try:

@@ -138,6 +138,24 @@ def test_hj212_uploads_reach_the_engine(
     assert first.reporter == f"hj212:{station}"
 
 
+def test_serve_without_its_worker_leaves_delivery_to_worker_processes(
+    served_settings: Settings, tmp_path: Path, data_dir: Path
+) -> None:
+    from notifier.db import engine_from_url
+    from notifier.outbox.models import OutboxMessage
+
+    _, mn = _station(data_dir)
+    with serving(served_settings, mail_dir=tmp_path / "mail", worker=False) as running:
+        loud = {"w21003-Rtd": "7.2", "w21003-Flag": "N"}
+        assert b"CN=9014" in _upload(running.hj212_port, loud, mn=mn)
+        time.sleep(1.5)  # a worker in this process would have sent them by now
+    engine = engine_from_url(served_settings.database_url)
+    with engine.connect() as connection:
+        statuses = set(connection.scalars(select(OutboxMessage.status)))
+    engine.dispose()
+    assert statuses == {"pending"}
+
+
 def test_metrics_show_the_listener(
     served_settings: Settings, tmp_path: Path, data_dir: Path
 ) -> None:

@@ -24,9 +24,11 @@ def test_report_to_inbox_runs_and_loses_no_email(tmp_path: Path) -> None:
     from bench.e2e import run_one, sqlite_database
 
     with sqlite_database() as url:
-        result = run_one(url, 5, enough=1)
-    assert result.missing == 0 and result.joined == 0
-    assert len(result.latencies_ms) == 5 and min(result.latencies_ms) > 0
+        results = run_one(url, 5, enough=1)
+    assert set(results) == {"rounds", "flight"}
+    for result in results.values():
+        assert result.missing == 0 and result.joined == 0
+        assert len(result.latencies_ms) == 5 and min(result.latencies_ms) > 0
     assert "e2e" in {name for name, _ in BENCHMARKS}
     assert Options().reports == 200
 
@@ -65,3 +67,17 @@ def test_scale_out_sends_nothing_twice() -> None:
         pytest.skip(str(exc))
     assert result.duplicates == 0
     assert result.emails == result.expected > 0
+
+
+@pytest.mark.slow  # the shipped network is loaded twice (~20 s)
+@pytest.mark.usefixtures("shipped_network")
+def test_delivery_benchmark_sends_every_outbox_row() -> None:
+    from bench import Options
+    from bench.delivery_bench import run
+
+    section = run(Options(reports=8))
+    names = [f.name for f in section.figures]
+    assert names[:2] == ["ceiling: bare aiosmtplib, one connection",
+                         "delivery worker, outbox to server"]  # fmt: skip
+    assert all(f.value > 0 for f in section.figures)
+    assert "delivery" in {name for name, _ in BENCHMARKS}
