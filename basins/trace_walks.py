@@ -121,12 +121,7 @@ class DownWalk(Walk):
         if event is not None:
             return event.hops
         ix = self.ix
-        tree = {
-            "next_stop": ix.next_stop,
-            "cum_s": ix.cum_s,
-            "cum_m": ix.cum_m,
-            "cum_est": ix.cum_est,
-        }
+        tree = {name: getattr(ix, name) for name in ("next_stop", "cum_s", "cum_m", "cum_est")}
         return hops_of(
             u,
             dptr=ix.down_ptr,
