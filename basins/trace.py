@@ -134,21 +134,23 @@ def _tie_key(index: NetworkIndex, hit: Hit) -> tuple[float, float, str]:
 
 _Facts = tuple[str, str, JurisdictionKind, str | None, str | None]  # id, name, kind, pref, prov
 
-#: What an entry shows of each jurisdiction, by its code in an index, per (hierarchy, index)
-#: pair (the last few seen). Both are immutable, so the answers can be kept; identity is
-#: checked on every use.
-_FACTS: dict[tuple[int, int], tuple[Hierarchy, NetworkIndex, list[_Facts | None]]] = {}
+#: What an entry shows of each jurisdiction, by its code in an index, per (hierarchy, the
+#: index's list of jurisdiction ids) pair (the last few seen). Both are immutable, so the
+#: answers can be kept; identity is checked on every use. The list, not the index, is kept:
+#: an index can be large.
+_FACTS: dict[tuple[int, int], tuple[Hierarchy, list[str], list[_Facts | None]]] = {}
 
 
 def _facts_of(hierarchy: Hierarchy, index: NetworkIndex) -> list[_Facts | None]:
-    key = (id(hierarchy), id(index))
+    codes = index.jurisdiction_ids
+    key = (id(hierarchy), id(codes))
     cached = _FACTS.get(key)
-    if cached is not None and cached[0] is hierarchy and cached[1] is index:
+    if cached is not None and cached[0] is hierarchy and cached[1] is codes:
         return cached[2]
     if len(_FACTS) >= 8:
         _FACTS.clear()
-    table: list[_Facts | None] = [None] * len(index.jurisdiction_ids)
-    _FACTS[key] = (hierarchy, index, table)
+    table: list[_Facts | None] = [None] * len(codes)
+    _FACTS[key] = (hierarchy, codes, table)
     return table
 
 
