@@ -1,4 +1,4 @@
-"""Scale-out: two server processes (API + worker each) on one PostgreSQL against one.
+"""Scale-out: two API processes and two workers on one PostgreSQL, against one of each.
 
     python -m bench --only scaleout --reports 200
 
@@ -69,8 +69,10 @@ def run_config(
         if url is None:
             raise LookupError("PostgreSQL is not installed")
         token = prepare_database(url)
-        with timed_smtp() as (smtp, arrivals), hosts(url, smtp=(smtp.host, smtp.port),
-                                                     count=processes) as started:  # fmt: skip
+        with timed_smtp() as (smtp, arrivals), hosts(
+            url, smtp=(smtp.host, smtp.port), count=processes, worker=False,
+            worker_processes=processes,
+        ) as started:  # fmt: skip
             reporter = Reporter(started[0].base, token)
             if stations is None:
                 stations = asyncio.run(calibrate(reporter, stations_in(DATA_DIR), enough=enough))
@@ -103,22 +105,24 @@ def run(options: Options) -> Section:
         section.notes.append(f"skipped: {exc}")
         return section
     for result in (one, two):
+        shape = f"{result.processes} API + {result.processes} worker"
         section.figures += [
-            Figure(f"{result.processes} process(es): reports per second", result.rate, "per s",
-                   baseline="1 process" if result is two else "",
+            Figure(f"{shape}: reports per second", result.rate, "per s",
+                   baseline="1 API + 1 worker" if result is two else "",
                    ratio=one.rate / result.rate if result is two else None),
-            Figure(f"{result.processes} process(es): emails per second",
+            Figure(f"{shape}: emails per second",
                    result.emails / result.seconds, "per s"),
-            Figure(f"{result.processes} process(es): Message-IDs received twice",
+            Figure(f"{shape}: Message-IDs received twice",
                    result.duplicates, "", "0", result.duplicates == 0),
         ]  # fmt: skip
         section.notes.append(
-            f"{result.processes} process(es): {result.emails} emails received for "
+            f"{shape}: {result.emails} emails received for "
             f"{result.expected} outbox email rows in {result.seconds:.1f} s"
         )
-    section.notes.append("rates: the ratio column is 1 process over 2 (below 1: faster)")
-    section.notes.append("each process is `rivernotify serve` (HTTP API + delivery worker); "
-                         f"the machine has {_cores()} logical cores")  # fmt: skip
+    section.notes.append("rates: the ratio column is 1+1 processes over 2+2 (below 1: faster)")
+    section.notes.append("n process(es): n `rivernotify serve --no-worker` (HTTP API) and n "
+                         "`rivernotify worker` processes (woken by PostgreSQL NOTIFY); the "
+                         f"machine has {_cores()} logical cores")  # fmt: skip
     return section
 
 
