@@ -380,8 +380,8 @@ def _notes(t: _Timings, network: SyntheticNetwork, index: NetworkIndex) -> list[
         "unless said otherwise",
         "paths: the walk records every entry's path as it goes (predecessors, slices of the "
         "primary tree's preorder); each entry spells its path out as a tuple of reach ids when "
-        "`path` is first read (the same tuple as before). 'with every path read' times the "
-        "trace plus reading every entry's path",
+        "`path` is first read (the same tuple an eager trace builds). 'with every path read' "
+        "times the trace plus reading every entry's path",
         f"upstream: reach {t.upstream_reach}, fastest of {ROUNDS} interleaved runs of each",
         "baselines only collect the set of jurisdictions (no distances, order, flags or paths)",
         f"timing: per origin the fastest of {ROUNDS} passes; 'paired' figures time ours and the "

@@ -200,6 +200,8 @@ def test_lazy_paths_behave_as_plain_entries(origin: str, direction: Direction) -
         for e in trace(index, origin, direction=direction, hierarchy=HIER)
     ]
     assert all(type(e) is TraceEntry for e in plain + bare)
+    backwards = trace(index, origin, direction=direction, hierarchy=HIER)
+    assert [e.path for e in reversed(backwards)] == [e.path for e in reversed(plain)]
     assert all(isinstance(e.path, tuple) and e.path for e in plain)
     assert entries == plain and plain == entries
     assert [hash(e) for e in entries] == [hash(e) for e in plain]
