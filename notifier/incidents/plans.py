@@ -7,8 +7,10 @@ time, the grade or the database. A station that reports every minute into a live
 therefore traced once, and when every jurisdiction of its plan has been told already, the
 report is joined without routing again (see ``submit_report``).
 
-The cache belongs to whoever holds the :class:`EngineContext` (the app keeps one per
-process); a cache handed a different context starts afresh.
+The cache belongs to whoever holds the :class:`EngineContext` and the database (the app
+keeps one per process); a cache handed a different context starts afresh. It also remembers
+the jurisdictions seen to have a bureau (``bureaus``: bureaus are never deleted), which
+saves validating each report against the bureaus table.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ class PlanCache:
 
     size: int = PLAN_CACHE_SIZE
     _ctx: EngineContext | None = None
+    bureaus: set[str] = field(default_factory=set)
     _plans: dict[tuple[str, ReportDirection, tuple[str, ...]], Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record, snapshot
@@ -40,21 +41,28 @@ OPEN_FIELDS = (
 )
 
 
-def find_joinable(
-    session: Session, *, river: str, reach_id: str, observed_at: datetime, exercise: bool
-) -> Incident | None:
-    """The oldest live incident on the river whose affected reaches and window cover this."""
-    query = (
+@cache
+def _live_incidents() -> Select[Any]:
+    """Built once, on first use: building the statement costs as much as running it."""
+    return (
         select(Incident)
         .where(
-            Incident.river == river,
+            Incident.river == bindparam("river"),
             Incident.status.in_(LIVE),
-            Incident.exercise == exercise,
+            Incident.exercise == bindparam("exercise"),
             Incident.ended_at.is_(None),
         )
         .order_by(Incident.id)
     )
-    for incident in session.scalars(query):
+
+
+def find_joinable(
+    session: Session, *, river: str, reach_id: str, observed_at: datetime, exercise: bool
+) -> Incident | None:
+    """The oldest live incident on the river whose affected reaches and window cover this."""
+    parameters = {"river": river, "exercise": exercise}
+    incident: Incident
+    for incident in session.scalars(_live_incidents(), parameters):
         inside = incident.window_start <= observed_at <= incident.window_end
         if inside and reach_id in incident.affected_reaches:
             return incident
@@ -327,12 +335,13 @@ def submit_report(
 
     ``plans`` remembers traces and recipients per reach (see notifier.incidents.plans): a
     report joining an incident whose recipients were all told is not routed again."""
-    located = validate_report(session, data, ctx, now=now)
+    known = plans.bureaus if plans is not None else None
+    located = validate_report(session, data, ctx, now=now, known_bureaus=known)
     result = evaluate_report(data, located, ctx)
     if not result.exceeded and not data.declared_incident:
-        report = store_report(session, data, located, result, incident_id=None, now=now)
+        report_id = store_report(session, data, located, result, incident_id=None, now=now)
         return SubmitResult(
-            report_id=report.id, incident_id=None, opened=False, joined=False, exceeded=False
+            report_id=report_id, incident_id=None, opened=False, joined=False, exceeded=False
         )
     reach = located.reach
     plan = (plans if plans is not None else PlanCache()).plan(reach, data.direction, ctx=ctx)
@@ -357,9 +366,9 @@ def submit_report(
             told={v.jurisdiction_id: v.position for v in existing},
         )
         created = [_view(session, n) for n in notices]
-    report = store_report(session, data, located, result, incident_id=incident.id, now=now)
+    report_id = store_report(session, data, located, result, incident_id=incident.id, now=now)
     return SubmitResult(
-        report_id=report.id,
+        report_id=report_id,
         incident_id=incident.id,
         opened=opened,
         joined=not opened,
