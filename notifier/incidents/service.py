@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record, snapshot
@@ -19,16 +18,16 @@ from notifier.clocks import statutory_clocks
 from notifier.context import EngineContext
 from notifier.enums import Grade, IncidentStatus, NoticeStatus, OutboxKind
 from notifier.evaluation.evaluate import EvaluationResult
+from notifier.incidents.live import LiveIncident, find_joinable, widen
 from notifier.incidents.models import Incident, StatutoryClock
 from notifier.incidents.plans import PlanCache, decide
 from notifier.incidents.schemas import NoticeView, ReportInput, SubmitResult
 from notifier.notices.models import Notice
-from notifier.notices.service import notice_view, notice_views
+from notifier.notices.service import notice_view
 from notifier.outbox.service import enqueue
 from notifier.reports.service import Located, evaluate_report, store_report, validate_report
 from notifier.routing.route import NoticeDecision, province_proper
 
-LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
 NOTICE_FIELDS = ("incident_id", "jurisdiction_id", "role", "status", "ack_deadline")
 OPEN_FIELDS = (
     "river",
@@ -39,34 +38,6 @@ OPEN_FIELDS = (
     "exercise",
     "proposed_grade",
 )
-
-
-@cache
-def _live_incidents() -> Select[Any]:
-    """Built once, on first use: building the statement costs as much as running it."""
-    return (
-        select(Incident)
-        .where(
-            Incident.river == bindparam("river"),
-            Incident.status.in_(LIVE),
-            Incident.exercise == bindparam("exercise"),
-            Incident.ended_at.is_(None),
-        )
-        .order_by(Incident.id)
-    )
-
-
-def find_joinable(
-    session: Session, *, river: str, reach_id: str, observed_at: datetime, exercise: bool
-) -> Incident | None:
-    """The oldest live incident on the river whose affected reaches and window cover this."""
-    parameters = {"river": river, "exercise": exercise}
-    incident: Incident
-    for incident in session.scalars(_live_incidents(), parameters):
-        inside = incident.window_start <= observed_at <= incident.window_end
-        if inside and reach_id in incident.affected_reaches:
-            return incident
-    return None
 
 
 def _open_incident(
@@ -130,38 +101,6 @@ def _start_clocks(
         )
 
 
-def _join(
-    session: Session,
-    incident: Incident,
-    *,
-    data: ReportInput,
-    affected: Sequence[str],
-    ctx: EngineContext,
-    now: datetime,
-) -> None:
-    """Widen the incident's reaches and window to cover this report. A report inside both
-    changes nothing and writes nothing here (the report row names its incident, and so does
-    its ``report.submit`` audit event); otherwise the audit event says what was added."""
-    added = sorted(set(affected).difference(incident.affected_reaches))
-    until = data.observed_at + timedelta(hours=ctx.policy.join_window_hours)
-    if not added and until <= incident.window_end:
-        return
-    before = {"window_end": incident.window_end}
-    if added:
-        incident.affected_reaches = sorted({*incident.affected_reaches, *added})
-    incident.window_end = max(incident.window_end, until)
-    record(
-        session,
-        actor=data.reporter,
-        action="incident.join",
-        entity="incident",
-        entity_id=incident.id,
-        at=now,
-        before=before,
-        after={"window_end": incident.window_end, "added_reaches": added},
-    )
-
-
 def _unreachable(session: Session, notice: Notice, bureau: Bureau, *, now: datetime) -> None:
     """A bureau without any contact: its supervising bureau is told at once, so the notice
     is not silently lost (kind delivery_failure, reason no_contacts)."""
@@ -192,7 +131,7 @@ def _unreachable(session: Session, notice: Notice, bureau: Bureau, *, now: datet
 
 def _new_notice(
     session: Session,
-    incident: Incident,
+    incident: Incident | LiveIncident,
     decision: NoticeDecision,
     *,
     position: int,
@@ -229,7 +168,7 @@ def _new_notice(
 
 def write_notices(
     session: Session,
-    incident: Incident,
+    incident: Incident | LiveIncident,
     decisions: Sequence[NoticeDecision],
     *,
     actor: str,
@@ -296,7 +235,7 @@ def _incident_for(
     affected: Sequence[str],
     ctx: EngineContext,
     now: datetime,
-) -> tuple[Incident, bool]:
+) -> tuple[Incident | LiveIncident, bool]:
     """Join the live incident that covers this report, or open one; True when opened.
 
     Reports on one river are serialized (a transaction-scoped advisory lock on PostgreSQL;
@@ -314,7 +253,8 @@ def _incident_for(
         exercise=data.exercise,
     )
     if incident is not None:
-        _join(session, incident, data=data, affected=affected, ctx=ctx, now=now)
+        window = timedelta(hours=ctx.policy.join_window_hours)
+        widen(session, incident, data=data, affected=affected, join_window=window, now=now)
         return incident, False
     grade = result.proposed_grade or Grade.IV
     return _open_incident(
@@ -348,7 +288,7 @@ def submit_report(
     incident, opened = _incident_for(
         session, data, located=located, result=result, affected=plan.affected, ctx=ctx, now=now
     )
-    existing = [] if opened else notice_views(session, incident_id=incident.id)
+    existing = list(incident.notices) if isinstance(incident, LiveIncident) else []
     created: list[NoticeView] = []
     if not plan.recipients.issubset(v.jurisdiction_id for v in existing):
         decisions = decide(reach, data.direction, down=plan.down, up=plan.up, ctx=ctx,

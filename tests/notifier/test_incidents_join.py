@@ -128,3 +128,20 @@ def test_join_with_new_recipients_routes_and_answers_old_and_new_notices(
         assert incident is not None and event.after is not None
         assert set(event.after["added_reaches"]) <= set(incident.affected_reaches)
         assert event.after["added_reaches"], "the upstream walk widened the incident"
+
+
+def test_join_finds_the_covering_incident_among_several_on_the_river(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    """Two live incidents on one river (one downstream that does not cover r3): a report at
+    r3 joins the one that does, and answers with that incident's notices only."""
+    plans = PlanCache()
+    downstream = _submit(seeded, synthetic_ctx, plans, reach_id="r5")
+    upstream = _submit(seeded, synthetic_ctx, plans, reach_id="r2")
+    assert upstream.opened and downstream.incident_id != upstream.incident_id
+    joined = _submit(seeded, synthetic_ctx, plans, reach_id="r3")
+    assert joined.joined and joined.incident_id == upstream.incident_id
+    assert [n.id for n in joined.notices][: len(upstream.notices)] == [
+        n.id for n in upstream.notices
+    ]
+    assert not {n.id for n in joined.notices} & {n.id for n in downstream.notices}

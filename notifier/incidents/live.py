@@ -1,0 +1,186 @@
+"""The live incident a report joins, read with its notices in one statement.
+
+A station whose readings stay over a limit reports into the same live incident every few
+minutes; each such report needs the incident's window, reaches and grade and answers with the
+incident's notices. One joined, plain-column query gives all of them, without ORM objects;
+widening the incident is one UPDATE. Opening an incident stays with the ORM (service.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, Text, bindparam, select, type_coerce, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from notifier.audit.service import record
+from notifier.bureaus.models import Bureau
+from notifier.enums import Grade, IncidentStatus
+from notifier.incidents.models import Incident
+from notifier.incidents.schemas import NoticeView, ReportInput
+from notifier.notices.models import Notice
+
+LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveIncident:
+    """What a joining report needs of its incident; ``notices`` in their order."""
+
+    id: int
+    window_start: datetime
+    window_end: datetime
+    affected_reaches: tuple[str, ...]
+    effective_grade: Grade
+    exercise: bool
+    notices: tuple[NoticeView, ...]
+
+
+@cache
+def _live_query() -> Select[Any]:
+    """Live incidents on a river with their notices (one row per notice, or one row for an
+    incident without any), oldest incident first. Built once, on first use."""
+    i, n, b = Incident.__table__.c, Notice.__table__.c, Bureau.__table__.c
+    notices = Notice.__table__.outerjoin(Bureau.__table__, b.jurisdiction_id == n.jurisdiction_id)
+    return (
+        select(  # the incident's columns untyped: repeated on every row, decoded once
+            i.id,
+            type_coerce(i.window_start, Text),
+            type_coerce(i.window_end, Text),
+            type_coerce(i.affected_reaches, Text),
+            type_coerce(i.grade, Text),
+            type_coerce(i.proposed_grade, Text),
+            type_coerce(i.exercise, Text),
+            n.id,
+            n.jurisdiction_id,
+            b.name_zh,
+            n.role,
+            n.status,
+            n.distance_km,
+            n.eta_hours,
+            n.ack_deadline,
+            n.reason,
+            n.position,
+        )
+        .select_from(Incident.__table__.outerjoin(notices, n.incident_id == i.id))
+        .where(
+            i.river == bindparam("river"),
+            i.status.in_(LIVE),
+            i.exercise == bindparam("exercise"),
+            i.ended_at.is_(None),
+        )
+        .order_by(i.id, n.position)
+    )
+
+
+def _reaches(value: Any) -> tuple[str, ...]:
+    """The JSON column as text (SQLite) or already decoded (psycopg decodes json itself)."""
+    return tuple(json.loads(value) if isinstance(value, str | bytes) else value)
+
+
+def _utc(value: Any) -> datetime:
+    """A stored UTC time as SQLite's text or the driver's datetime (as UTCDateTime reads it)."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(at, datetime)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _incident(row: Sequence[Any]) -> LiveIncident:
+    grade = Grade(row[4] or row[5])
+    return LiveIncident(row[0], _utc(row[1]), _utc(row[2]), _reaches(row[3]), grade,
+                        bool(row[6]), ())  # fmt: skip
+
+
+def _view(row: Sequence[Any]) -> NoticeView:
+    return NoticeView(
+        id=row[7],
+        jurisdiction_id=row[8],
+        bureau=row[9] or "",
+        role=row[10],
+        status=row[11],
+        distance_km=row[12],
+        eta_hours=row[13],
+        ack_deadline=row[14],
+        reason=row[15],
+        position=row[16],
+    )
+
+
+def find_joinable(
+    session: Session, *, river: str, reach_id: str, observed_at: datetime, exercise: bool
+) -> LiveIncident | None:
+    """The oldest live incident on the river whose affected reaches and window cover this,
+    with its notices."""
+    found: LiveIncident | None = None
+    notices: list[NoticeView] = []
+    passed = None  # the incident of the previous rows, when it did not cover this report
+    for row in session.execute(_live_query(), {"river": river, "exercise": exercise}):
+        if found is not None:
+            if row[0] != found.id:
+                break
+        elif row[0] == passed:
+            continue
+        else:
+            passed = row[0]
+            candidate = _incident(row)
+            inside = candidate.window_start <= observed_at <= candidate.window_end
+            if not inside or reach_id not in candidate.affected_reaches:
+                continue
+            found = candidate
+        if row[7] is not None:
+            notices.append(_view(row))
+    if found is None:
+        return None
+    return LiveIncident(
+        found.id,
+        found.window_start,
+        found.window_end,
+        found.affected_reaches,
+        found.effective_grade,
+        found.exercise,
+        tuple(notices),
+    )
+
+
+def widen(
+    session: Session,
+    incident: LiveIncident,
+    *,
+    data: ReportInput,
+    affected: Sequence[str],
+    join_window: timedelta,
+    now: datetime,
+) -> None:
+    """Widen the incident's reaches and window to cover this report. A report inside both
+    changes nothing and writes nothing here (the report row names its incident, and so does
+    its ``report.submit`` audit event); otherwise one UPDATE, and an ``incident.join`` audit
+    event saying what was added."""
+    added = sorted(set(affected).difference(incident.affected_reaches))
+    until = data.observed_at + join_window
+    if not added and until <= incident.window_end:
+        return
+    window_end = max(incident.window_end, until)
+    values: dict[str, Any] = {"window_end": window_end}
+    if added:
+        values["affected_reaches"] = sorted({*incident.affected_reaches, *added})
+    table = cast(Table, Incident.__table__)
+    session.execute(update(table).where(table.c.id == incident.id).values(**values))
+    loaded = session.identity_map.get(identity_key(Incident, incident.id))
+    if loaded is not None:  # an ORM copy read earlier in this session is now stale
+        session.expire(loaded)
+    record(
+        session,
+        actor=data.reporter,
+        action="incident.join",
+        entity="incident",
+        entity_id=incident.id,
+        at=now,
+        before={"window_end": incident.window_end},
+        after={"window_end": window_end, "added_reaches": added},
+    )
