@@ -10,6 +10,7 @@ write lock up front, so two claims cannot interleave.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,3 +123,29 @@ def count_due(engine: Engine, *, now: datetime) -> int:
                 select(func.count()).select_from(OutboxMessage).where(due_condition(now))
             ).scalar_one()
         )
+
+
+def renew_lease(
+    engine: Engine, ids: Sequence[int], *, worker_id: str, now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend this worker's lease on ``ids`` from ``now``; the ids it still held.
+
+    A batch is built before it is sent (and, in the worker's pipeline, while the previous one
+    is being sent): renewing just before sending gives the send the whole lease, however long
+    the building took. A row missing from the answer was taken over by another worker after
+    its lease ran out, and must not be sent by this one."""
+    if not ids:
+        return set()
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(ids)),
+            OutboxMessage.leased_by == worker_id,
+            OutboxMessage.status == OutboxStatus.LEASED.value,
+        )
+        .values(lease_expires_at=now + lease)
+        .returning(OutboxMessage.id)
+    )
+    immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with immediate.begin() as connection:
+        return {int(row[0]) for row in connection.execute(statement)}

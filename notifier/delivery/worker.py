@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from notifier.bureaus.models import Bureau
 from notifier.db import engine_from_settings
-from notifier.delivery.claim import ClaimedMessage, claim_due
+from notifier.delivery.claim import ClaimedMessage, claim_due, renew_lease
 from notifier.delivery.context import NoticeContext
 from notifier.delivery.email import email_bytes
 from notifier.delivery.mapimage import render_map_png
@@ -70,7 +70,13 @@ class Batch:
     claimed: list[ClaimedMessage]
     prepared: dict[int, OutgoingEmail | WebhookRequest]
     failed: dict[int, Outcome]  # rows whose message could not be built
-    stop_at: float  # time.monotonic() after which no send may start (the lease)
+
+    def keeping(self, ids: set[int]) -> Batch:
+        return Batch(
+            [m for m in self.claimed if m.id in ids],
+            {i: p for i, p in self.prepared.items() if i in ids},
+            {i: f for i, f in self.failed.items() if i in ids},
+        )
 
 
 def new_worker_id() -> str:
@@ -118,16 +124,29 @@ class Worker:
         )
 
     async def prepare(self, claimed: Sequence[ClaimedMessage]) -> Batch:
-        # Stop starting new sends well before the lease runs out, so that nobody else takes
-        # a row this worker is still sending.
-        stop_at = time.monotonic() + self.settings.lease_s * 0.7
         prepared, failed = await asyncio.to_thread(self._prepare, claimed)
-        return Batch(list(claimed), prepared, failed, stop_at)
+        return Batch(list(claimed), prepared, failed)
 
     async def finish(self, batch: Batch) -> RecordSummary:
-        """Send a prepared batch and record what happened."""
+        """Send a prepared batch and record what happened: the lease is renewed first, and
+        rows another worker has taken over meanwhile are left to it."""
+        held = await asyncio.to_thread(
+            renew_lease,
+            self.engine,
+            [m.id for m in batch.claimed],
+            worker_id=self.worker_id,
+            now=self.clock(),
+            lease=timedelta(seconds=self.settings.lease_s),
+        )
+        lost = len(batch.claimed) - len(held)
+        if lost:
+            log.warning("%d rows were taken over by another worker before sending", lost)
+            batch = batch.keeping(held)
+        if not batch.claimed:
+            return RecordSummary(lease_lost=lost)
         deliveries = await self._send(batch)
         summary = await asyncio.to_thread(self._record, deliveries)
+        summary.lease_lost += lost
         log.info(
             "delivered: %d sent, %d to retry, %d failed (%d escalated)",
             summary.sent,
@@ -196,7 +215,10 @@ class Worker:
         return derive_webhook_secret(secret_key, message.recipient)
 
     async def _send(self, batch: Batch) -> list[Delivery]:
-        prepared, outcomes, stop_at = batch.prepared, dict(batch.failed), batch.stop_at
+        prepared, outcomes = batch.prepared, dict(batch.failed)
+        # Stop starting new sends well before the lease (just renewed) runs out, so that
+        # nobody else takes a row this worker is still sending.
+        stop_at = time.monotonic() + self.settings.lease_s * 0.7
         attempted_at = self.clock()
         emails = [(i, p) for i, p in prepared.items() if isinstance(p, OutgoingEmail)]
         hooks = [(i, p) for i, p in prepared.items() if isinstance(p, WebhookRequest)]
@@ -299,7 +321,8 @@ async def _deliver(
 async def _deliver_email(worker: Worker, stop: asyncio.Event, wake: asyncio.Event) -> None:
     """Like :func:`_deliver`, as a two-stage pipeline: while one batch is being sent and
     recorded, the next is claimed and built (in a thread), so the mail server and the
-    building of messages work at the same time."""
+    building of messages work at the same time. Never more than one batch ahead: a batch
+    waiting longer would use up its lease before it is sent."""
     ready: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:
@@ -317,6 +340,7 @@ async def _deliver_email(worker: Worker, stop: asyncio.Event, wake: asyncio.Even
                     log.exception("email round failed (%d in a row); retrying", failures)
                 if batch is not None:
                     await ready.put(batch)
+                    await ready.join()  # until the sender has taken it
                     continue
                 pause = min(worker.settings.worker_poll_s * 2 ** min(failures, 10), 30.0)
                 await _sleep(pause, stop, None if failures else wake)
@@ -325,6 +349,7 @@ async def _deliver_email(worker: Worker, stop: asyncio.Event, wake: asyncio.Even
 
     async def consume() -> None:
         while (batch := await ready.get()) is not None:
+            ready.task_done()
             try:
                 await worker.finish(batch)
             except Exception:  # rows stay leased and are sent again when the lease ends

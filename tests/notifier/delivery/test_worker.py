@@ -305,3 +305,31 @@ def test_run_worker_loop_delivers_and_stops(db: Engine, smtp_server: SmtpServer)
     assert ticks  # the engine's due actions ran in the loop
     with Session(db) as session:
         assert session.scalar(select(Notice.status)) is NoticeStatus.SENT
+
+
+def test_a_slow_build_does_not_eat_the_sends_lease(db: Engine, smtp_server: SmtpServer) -> None:
+    seeded = seed_incident(db)
+    add_outbox(db, seeded, count=3)
+    clock = Clock(T0)
+    worker = make_worker(db, clock, port=smtp_server.port, lease_s=60.0)
+    batch = asyncio.run(worker.prepare(asyncio.run(worker.claim())))
+    clock.advance(50)  # built slowly: most of the lease is gone, none of it has run out
+    assert asyncio.run(worker.finish(batch)).sent == 3
+    assert len(smtp_server.wait_for(3)) == 3
+
+
+def test_rows_taken_over_while_the_batch_was_built_are_not_sent(
+    db: Engine, smtp_server: SmtpServer
+) -> None:
+    seeded = seed_incident(db)
+    add_outbox(db, seeded, count=3)
+    clock = Clock(T0)
+    worker = make_worker(db, clock, port=smtp_server.port, lease_s=60.0)
+    batch = asyncio.run(worker.prepare(asyncio.run(worker.claim())))
+    clock.advance(61)  # the lease ran out and another worker took the rows
+    taken = claim_due(db, worker_id="w2", now=clock(), lease=timedelta(seconds=60), limit=10)
+    assert len(taken) == 3
+    summary = asyncio.run(worker.finish(batch))
+    assert (summary.sent, summary.lease_lost) == (0, 3)
+    assert smtp_server.messages == []
+    assert {r.leased_by for r in outbox_rows(db)} == {"w2"}
