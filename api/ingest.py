@@ -49,27 +49,33 @@ def route_plans(services: Services) -> PlanCache:
 
 
 @contextmanager
-def writer_session(services: Services) -> Iterator[Session]:
-    """A writer session for one report, rolled back unless committed.
+def writer_turn(services: Services) -> Iterator[None]:
+    """This process's turn to write (SQLite only; re-entrant within one thread).
 
-    On SQLite the database has one write lock, taken at BEGIN IMMEDIATE; threads of this
-    process that want it wait here, on a lock, in turn, instead of in SQLite's busy handler,
-    which polls with sleeps of up to 100 ms (long tails under load) and lets a late arrival
-    overtake. Other processes still queue on the busy timeout. PostgreSQL writers are not
-    serialized here (reports on one river are, by an advisory lock in submit_report)."""
-    serialize = services.engine.dialect.name == "sqlite"
-    lock: threading.Lock = services.extras.setdefault(WRITER_LOCK, threading.Lock())
-    if serialize:
-        lock.acquire()
-    try:
-        with services.writer_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
-    finally:
-        if serialize:
-            lock.release()
+    SQLite has one write lock, taken at BEGIN IMMEDIATE; threads of this process that want it
+    wait here, on a lock, in turn, instead of in SQLite's busy handler, which polls with
+    sleeps of up to 100 ms (long tails under load) and lets a late arrival overtake. Other
+    processes still queue on the busy timeout. PostgreSQL writers are not serialized here
+    (reports on one river are, by an advisory lock in submit_report)."""
+    if services.engine.dialect.name != "sqlite":
+        yield
+        return
+    lock = services.extras.get(WRITER_LOCK)
+    if lock is None:
+        lock = services.extras.setdefault(WRITER_LOCK, threading.RLock())
+    with lock:
+        yield
+
+
+@contextmanager
+def writer_session(services: Services) -> Iterator[Session]:
+    """A writer session in this process's turn (:func:`writer_turn`), rolled back unless
+    committed."""
+    with writer_turn(services), services.writer_sessions() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def split_readings(

@@ -25,9 +25,10 @@ from api.deps import (
     verify_station,
 )
 from api.errors import error_responses
-from api.ingest import route_plans, writer_session
+from api.ingest import route_plans, writer_session, writer_turn
 from api.ratelimit import RatePolicy, limit_reports
 from api.schemas.reports import MeasurementIn, NoticeOut, ReportIn, ReportOut
+from notifier.context import EngineContext
 from notifier.enums import ReportDirection
 from notifier.evaluation.evaluate import Measurement
 from notifier.incidents.schemas import ReportInput, SubmitResult
@@ -81,8 +82,21 @@ def _report_input(body: ReportIn, caller: Principal) -> ReportInput:
 def submit_as_caller(
     services: Services, body: ReportIn, *, token: str | None, key: str | None
 ) -> bytes:
-    """Authenticate, submit and commit in one transaction; the answer as JSON."""
+    """Authenticate, submit and commit in one transaction; the answer as JSON. A station
+    key's rate limit is checked first (its bucket may live in the database: its own short
+    transaction, in this thread, never on the event loop)."""
     ctx = services.context()
+    with writer_turn(services):
+        if not token and key is not None:
+            s = services.settings
+            policy = RatePolicy(s.report_burst, s.report_per_minute)
+            limit_reports(services.extras, policy=policy, station_key=key)
+        return _submit(services, body, ctx=ctx, token=token, key=key)
+
+
+def _submit(
+    services: Services, body: ReportIn, *, ctx: EngineContext, token: str | None, key: str | None
+) -> bytes:
     with writer_session(services) as session:
         caller: Principal
         if token:
@@ -117,13 +131,7 @@ async def post_report(
     covers this place and time, and answers with every notice of that incident."""
     services = services_of(request)
     key = key or None
-    if not token:
-        if key is None:
-            raise unauthenticated(
-                "请提供站点密钥或登录", "give a station key (X-API-Key) or sign in"
-            )
-        s = services.settings
-        policy = RatePolicy(s.report_burst, s.report_per_minute)
-        limit_reports(services.extras, policy=policy, station_key=key)
+    if not token and key is None:
+        raise unauthenticated("请提供站点密钥或登录", "give a station key (X-API-Key) or sign in")
     answer = await run_in_threadpool(submit_as_caller, services, body, token=token, key=key)
     return Response(answer, status_code=201, media_type="application/json")
