@@ -153,6 +153,7 @@ async def _serve(
         services: Services = app.state.services
         app.state.mail_sink = sink  # the web pages show what the sink received
         await asyncio.to_thread(services.context)  # the network and its trace index, once
+        _freeze_heap()
         listener = await _start_listener(services, settings)
         if worker:
             tasks.append(asyncio.create_task(_worker(services, settings, stop)))
@@ -185,6 +186,16 @@ async def _serve(
             await listener.close()
         if sink is not None:
             sink.stop()
+
+
+def _freeze_heap() -> None:
+    """Move what was loaded at start (the network, its index, the app) out of the garbage
+    collector's sight: it lives as long as the process, and scanning it made every full
+    collection a 100 to 300 ms pause in the middle of requests (docs/PERFORMANCE.md)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 async def _start_listener(services: Services, settings: Settings) -> Hj212Server:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 from typing import Any
@@ -107,4 +108,6 @@ async def _forever(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     due = due_hook(settings)
     geometry = await asyncio.to_thread(network_maps, settings)
+    gc.collect()  # the maps live as long as the process: out of the collector's way
+    gc.freeze()
     await run_worker(settings, stop_event=stop, due=due, geometry=geometry)

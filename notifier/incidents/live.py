@@ -113,11 +113,23 @@ def _view(row: Sequence[Any]) -> NoticeView:
 
 
 def find_joinable(
-    session: Session, *, river: str, reach_id: str, observed_at: datetime, exercise: bool
+    session: Session,
+    *,
+    river: str,
+    reach_id: str,
+    observed_at: datetime,
+    exercise: bool,
+    affected: Sequence[str] = (),
 ) -> LiveIncident | None:
-    """The oldest live incident on the river whose affected reaches and window cover this,
-    with its notices."""
+    """The oldest live incident on the river whose window covers this report and whose
+    affected reaches hold its reach or meet its own ``affected`` path, with its notices.
+
+    Meeting the path is what joins a report upstream of a live incident: the water it saw
+    flows through the incident's reaches, so it is the same pollution seen further up (the
+    incident is widened upstream), and the outcome does not depend on which of two reports
+    arriving together was stored first."""
     found: LiveIncident | None = None
+    path = set(affected)
     notices: list[NoticeView] = []
     passed = None  # the incident of the previous rows, when it did not cover this report
     for row in session.execute(_live_query(), {"river": river, "exercise": exercise}):
@@ -130,7 +142,8 @@ def find_joinable(
             passed = row[0]
             candidate = _incident(row)
             inside = candidate.window_start <= observed_at <= candidate.window_end
-            if not inside or reach_id not in candidate.affected_reaches:
+            reaches = candidate.affected_reaches
+            if not inside or (reach_id not in reaches and path.isdisjoint(reaches)):
                 continue
             found = candidate
         if row[7] is not None:

@@ -251,6 +251,7 @@ def _incident_for(
         reach_id=located.reach.reach_id,
         observed_at=data.observed_at,
         exercise=data.exercise,
+        affected=affected,
     )
     if incident is not None:
         window = timedelta(hours=ctx.policy.join_window_hours)

@@ -133,10 +133,12 @@ def test_join_with_new_recipients_routes_and_answers_old_and_new_notices(
 def test_join_finds_the_covering_incident_among_several_on_the_river(
     seeded: Factory, synthetic_ctx: EngineContext
 ) -> None:
-    """Two live incidents on one river (one downstream that does not cover r3): a report at
-    r3 joins the one that does, and answers with that incident's notices only."""
+    """Two live incidents on one river (one downstream, days earlier, whose window does not
+    cover the later reports): a report at r3 joins the one that does, and answers with that
+    incident's notices only."""
     plans = PlanCache()
-    downstream = _submit(seeded, synthetic_ctx, plans, reach_id="r5")
+    earlier = NOW - timedelta(hours=200)
+    downstream = _submit(seeded, synthetic_ctx, plans, reach_id="r5", observed_at=earlier)
     upstream = _submit(seeded, synthetic_ctx, plans, reach_id="r2")
     assert upstream.opened and downstream.incident_id != upstream.incident_id
     joined = _submit(seeded, synthetic_ctx, plans, reach_id="r3")
@@ -145,3 +147,18 @@ def test_join_finds_the_covering_incident_among_several_on_the_river(
         n.id for n in upstream.notices
     ]
     assert not {n.id for n in joined.notices} & {n.id for n in downstream.notices}
+
+
+def test_a_report_upstream_of_a_live_incident_joins_and_widens_it(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    """The water seen at r2 flows through the incident opened at r3: the same pollution,
+    seen further up. Either order of the two reports gives one incident."""
+    plans = PlanCache()
+    downstream = _submit(seeded, synthetic_ctx, plans, reach_id="r3")
+    upstream = _submit(seeded, synthetic_ctx, plans, reach_id="r2")
+    assert upstream.joined and upstream.incident_id == downstream.incident_id
+    with seeded() as session:
+        incident = session.get(Incident, downstream.incident_id)
+        assert incident is not None and "r2" in incident.affected_reaches
+        assert _count(session, Incident) == 1
