@@ -87,6 +87,9 @@ def test_smtp_down_for_the_first_half_then_everything_is_delivered_once(
     assert not twice
 
 
+KILL_RUN_MESSAGES = 1000
+
+
 def _spawn_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(RIVERNOTIFY), "worker"],
@@ -107,7 +110,10 @@ def test_worker_sigkilled_ten_times_loses_nothing(
     shutil.copy(sqlite_template, path)
     engine = engine_from_url(f"sqlite:///{path}")
     seeded = seed_incident(engine, deadline=datetime.now(UTC) + timedelta(days=1))
-    ids = add_outbox(engine, seeded, count=300, due=datetime.now(UTC) - timedelta(seconds=1))
+    # Enough that ten short lives cannot send them all (the pipelined worker sends ~100/s).
+    ids = add_outbox(
+        engine, seeded, count=KILL_RUN_MESSAGES, due=datetime.now(UTC) - timedelta(seconds=1)
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIVERNOTIFY_")}
     env.update(
         RIVERNOTIFY_DATABASE_URL=f"sqlite:///{path}",
@@ -126,14 +132,16 @@ def test_worker_sigkilled_ten_times_loses_nothing(
         while kills < 10:
             before = len(smtp_server.messages)
             victim = _spawn_worker(env)
-            deadline = time.monotonic() + 90  # a cold start on a loaded machine
-            while len(smtp_server.messages) == before:  # wait until it is sending
-                assert victim.poll() is None, "the worker exited by itself"
-                assert time.monotonic() < deadline, "the worker never sent"
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.25))
-            os.kill(victim.pid, signal.SIGKILL)
-            victim.wait(10)
+            try:  # killed whatever happens: a failed run must not leave a worker behind
+                deadline = time.monotonic() + 90  # a cold start on a loaded machine
+                while len(smtp_server.messages) == before:  # wait until it is sending
+                    assert victim.poll() is None, "the worker exited by itself"
+                    assert time.monotonic() < deadline, f"worker {kills + 1} never sent"
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.25))
+            finally:
+                victim.kill()  # SIGKILL (nothing if it already exited)
+                victim.wait(10)
             kills += 1
         sent_while_killing = len(smtp_server.message_id_counts())
         survivor = _spawn_worker(env)
@@ -146,14 +154,14 @@ def test_worker_sigkilled_ten_times_loses_nothing(
             survivor.send_signal(signal.SIGTERM)
             survivor.wait(30)
         counts = smtp_server.message_id_counts()
-        wanted = outbox_message_ids(engine)  # the 300, and reminders the due actions added
+        wanted = outbox_message_ids(engine)  # the messages, and reminders the due actions added
     finally:
         engine.dispose()
     assert set(ids) <= wanted
     assert set(counts) == wanted  # nothing lost, nothing invented
     resent = sum(c - 1 for c in counts.values())
     print(
-        f"FIGURE sigkill: 300 messages, 10 SIGKILLs, {sent_while_killing} distinct sent while "
-        f"killing, all 300 delivered in {time.monotonic() - started:.1f} s; "
+        f"FIGURE sigkill: {KILL_RUN_MESSAGES} messages, 10 SIGKILLs, {sent_while_killing} "
+        f"distinct sent while killing, all delivered in {time.monotonic() - started:.1f} s; "
         f"re-sent with the same Message-ID after a kill: {resent}"
     )
