@@ -55,8 +55,10 @@ def enqueue(
     now: datetime,
     follow_up_id: int | None = None,
     extra: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> list[OutboxMessage]:
-    """One pending message per contact per channel of ``bureau``."""
+    """One pending message per contact per channel of ``bureau``. Without ``flush`` the rows
+    are written with the caller's next flush (many bureaus' rows in one statement)."""
     rows = []
     for contact in contacts_of(bureau):
         payload: dict[str, Any] = {
@@ -89,5 +91,6 @@ def enqueue(
         rows.append(row)
     if rows:
         announce(session)
-    session.flush()
+    if flush:
+        session.flush()
     return rows
