@@ -305,16 +305,21 @@ def _row_model() -> Any:
 
 
 def _ceiling_router() -> Any:
-    """``POST /bench/insert``: one row in its own table, one commit; the ingest ceiling."""
+    """``POST /bench/insert``: one row in its own table, one commit; the ingest ceiling. It
+    writes the way the app's own writers do (``api.ingest.writer_session``: the process's
+    write turn, then BEGIN IMMEDIATE on SQLite), so the ceiling is not handicapped by SQLite's
+    busy handler where the report routes are not."""
     from fastapi import APIRouter, Request
     from sqlalchemy import text
+
+    from api.ingest import writer_session
 
     router = APIRouter()
     row = _row_model()
 
     def insert(request: Request, body: row) -> dict[str, int]:  # type: ignore[valid-type]
         services = request.app.state.services
-        with services.sessions() as session:
+        with writer_session(services) as session:
             session.execute(
                 text("INSERT INTO bench_rows (body, at) VALUES (:b, :t)"),
                 {"b": body.model_dump_json(), "t": datetime.now(UTC).isoformat()},  # type: ignore[attr-defined]
