@@ -130,10 +130,9 @@ def renew_lease(
 ) -> set[int]:
     """Extend this worker's lease on ``ids`` from ``now``; the ids it still held.
 
-    A batch is built before it is sent (and, in the worker's pipeline, while the previous one
-    is being sent): renewing just before sending gives the send the whole lease, however long
-    the building took. A row missing from the answer was taken over by another worker after
-    its lease ran out, and must not be sent by this one."""
+    A batch is built before it is sent: renewing just before sending gives the send the whole
+    lease, however long the building took. A row missing from the answer was taken over by
+    another worker after its lease ran out, and must not be sent by this one."""
     if not ids:
         return set()
     statement = (

@@ -284,9 +284,13 @@ async def run_worker(
     per channel that drains its backlog at full speed and otherwise waits for the doorbell."""
     engine = engine or engine_from_settings(settings)
     worker = Worker(engine, settings, render_options(settings, geometry=geometry))
+    pause = idle_pause_s(settings, rung=doorbell is not None or engine.dialect.name != "sqlite")
     doorbell = doorbell or Doorbell()
     log.info("delivery worker %s started", worker.worker_id)
-    loops = [_deliver(worker, channel, stop_event, doorbell.listener()) for channel in Channel]
+    loops = [
+        _deliver(worker, channel, stop_event, doorbell.listener(), pause=pause)
+        for channel in Channel
+    ]
     if due is not None:
         loops.append(_due_loop(engine, due, worker, stop_event, doorbell))
     if engine.dialect.name == "postgresql":
@@ -300,8 +304,16 @@ async def run_worker(
     log.info("delivery worker %s stopped", worker.worker_id)
 
 
+def idle_pause_s(settings: Settings, *, rung: bool) -> float:
+    """How long an idle loop waits before looking again. A worker that is rung when rows
+    are written (beside the API in `serve`, or woken by PostgreSQL's NOTIFY) only polls as a
+    fallback, every half second at the most often; a worker alone on SQLite has nothing but
+    the poll (``worker_poll_s``), which costs it a few percent of a core when idle."""
+    return max(settings.worker_poll_s, 0.5) if rung else settings.worker_poll_s
+
+
 async def _deliver(
-    worker: Worker, channel: Channel, stop: asyncio.Event, wake: asyncio.Event
+    worker: Worker, channel: Channel, stop: asyncio.Event, wake: asyncio.Event, *, pause: float
 ) -> None:
     failures = 0
     while not stop.is_set():
@@ -314,48 +326,8 @@ async def _deliver(
             failures += 1
             log.exception("%s delivery round failed (%d in a row); retrying", channel, failures)
         if not busy:
-            pause = min(worker.settings.worker_poll_s * 2 ** min(failures, 10), 30.0)
-            await _sleep(pause, stop, None if failures else wake)
-
-
-async def _deliver_email(worker: Worker, stop: asyncio.Event, wake: asyncio.Event) -> None:
-    """Like :func:`_deliver`, as a two-stage pipeline: while one batch is being sent and
-    recorded, the next is claimed and built (in a thread), so the mail server and the
-    building of messages work at the same time. Never more than one batch ahead: a batch
-    waiting longer would use up its lease before it is sent."""
-    ready: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=1)
-
-    async def produce() -> None:
-        failures = 0
-        try:
-            while not stop.is_set():
-                wake.clear()
-                batch = None
-                try:
-                    claimed = await worker.claim(Channel.EMAIL)
-                    batch = await worker.prepare(claimed) if claimed else None
-                    failures = 0
-                except Exception:
-                    failures += 1
-                    log.exception("email round failed (%d in a row); retrying", failures)
-                if batch is not None:
-                    await ready.put(batch)
-                    await ready.join()  # until the sender has taken it
-                    continue
-                pause = min(worker.settings.worker_poll_s * 2 ** min(failures, 10), 30.0)
-                await _sleep(pause, stop, None if failures else wake)
-        finally:
-            await ready.put(None)
-
-    async def consume() -> None:
-        while (batch := await ready.get()) is not None:
-            ready.task_done()
-            try:
-                await worker.finish(batch)
-            except Exception:  # rows stay leased and are sent again when the lease ends
-                log.exception("sending or recording %d emails failed", len(batch.claimed))
-
-    await asyncio.gather(produce(), consume())
+            wait = min(pause * 2 ** min(failures, 10), 30.0)
+            await _sleep(wait, stop, None if failures else wake)
 
 
 async def _due_loop(

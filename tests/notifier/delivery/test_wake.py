@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from notifier.bureaus.models import Bureau
 from notifier.db import session_factory
-from notifier.delivery.worker import run_worker
+from notifier.delivery.worker import idle_pause_s, run_worker
 from notifier.enums import OutboxKind
 from notifier.outbox.service import enqueue
 from notifier.outbox.signal import Doorbell, ring_on_commit
@@ -162,3 +162,10 @@ def test_a_hanging_webhook_does_not_hold_up_email(db: Engine, smtp_server: SmtpS
         in_thread(main)
     finally:
         silent.close()
+
+
+def test_only_a_worker_nobody_rings_polls_often() -> None:
+    settings = Settings(worker_poll_s=0.05)
+    assert idle_pause_s(settings, rung=False) == 0.05  # alone on SQLite: the poll is all
+    assert idle_pause_s(settings, rung=True) == 0.5  # rung: the poll is only a fallback
+    assert idle_pause_s(Settings(worker_poll_s=2.0), rung=True) == 2.0
