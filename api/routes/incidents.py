@@ -12,7 +12,7 @@ from api.auth.scopes import check_incident_visible, visible_jurisdictions
 from api.deps import ContextDep, CurrentUser, Principal, ServicesDep, SessionDep, Supervisor
 from api.errors import error_responses
 from api.routes.timeline import incident_detail, summary_of
-from api.schemas.common import MAX_ID
+from api.schemas.common import MAX_ID, PathDigits
 from api.schemas.incidents import (
     CancelIn,
     CloseIn,
@@ -30,7 +30,7 @@ from notifier.notices.models import Notice
 
 router = APIRouter(tags=["incidents"])
 
-IncidentId = Annotated[int, Path(ge=1, le=MAX_ID, description="事件编号 / incident id")]
+IncidentId = Annotated[int, PathDigits, Path(ge=1, le=MAX_ID, description="事件编号 / incident id")]
 ERRORS = error_responses(401, 403, 404, 422)
 
 

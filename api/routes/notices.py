@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from api.auth.scopes import visible_jurisdictions
 from api.deps import CurrentUser, ServicesDep, SessionDep, forbidden
 from api.errors import error_responses
-from api.schemas.common import MAX_ID
+from api.schemas.common import MAX_ID, PathDigits
 from api.schemas.notices import AckIn, AckOut, MyNotice, NoticeList
 from notifier.accounts.roles import Role
 from notifier.bureaus.models import Bureau
@@ -86,7 +86,7 @@ def list_notices(
 )
 def post_ack(
     *,
-    notice_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    notice_id: Annotated[int, PathDigits, Path(ge=1, le=MAX_ID)],
     session: SessionDep,
     services: ServicesDep,
     user: CurrentUser,

@@ -111,6 +111,9 @@ def _data_routes(
         layer: Annotated[LayerName, Path(description="reaches, jurisdictions or stations")],
         zoom: Annotated[int, Query(ge=0, le=MAX_ZOOM + 10, description="Leaflet zoom")] = 8,
     ) -> Response:
+        if len(request.query_params.getlist("zoom")) > 1:  # not "the last one wins"
+            raise ApiError(422, "validation_error", "zoom 只能给一次", "give zoom once",
+                           field="zoom")  # fmt: skip
         body = store.geojson(layer, zoom=zoom, load=lambda: network(request))
         return Response(body, media_type=GEOJSON, headers={"Cache-Control": "max-age=300"})
 

@@ -88,6 +88,22 @@ def test_nul_in_the_query_string_is_refused(client: TestClient, tokens: Tokens) 
     assert _error(answer)["code"] == "nul_byte"
 
 
+def test_ids_in_urls_are_digits_and_parameters_come_once(
+    client: TestClient, tokens: Tokens
+) -> None:
+    """Found by the long schemathesis run: lax parsing read "1\u00a0" as incident 1 and let
+    the last of two zoom values win."""
+    admin = tokens.header("admin")
+    for url in ("/api/v1/incidents/1%C2%A0", "/api/v1/incidents/1%20", "/api/v1/incidents/%2B1"):
+        answer = client.get(url, headers=admin)
+        assert answer.status_code == 422, url
+        assert _error(answer)["code"] == "validation_error"
+    answer = client.post("/api/v1/notices/1%C2%A0/ack", json={}, headers=admin)
+    assert answer.status_code == 422
+    assert client.get("/web/api/layers/reaches?zoom=G&zoom=3").status_code == 422
+    assert client.get("/web/api/layers/reaches?zoom=3").status_code == 200
+
+
 def test_oversized_bodies_get_413(client: TestClient, tokens: Tokens) -> None:
     big = {**REPORT, "note": "x" * (300 * 1024)}
     answer = client.post("/api/v1/reports", json=big, headers=tokens.header("a1"))
