@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from tests.fixtures.browser import BrowserPage, WebSite, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,21 +111,30 @@ def test_report_acknowledge_and_live_map(web_site: WebSite, open_page: Any, tmp_
         look = jurisdiction_look(page, jid)
         assert look["status"] == notices[jid]["status"], jid
         assert look["fill"] not in (None, ACKNOWLEDGED_COLOUR), jid
-    # Hovering the jurisdiction shows its status and estimated arrival.
-    x, y = page.evaluate(
-        """(jid) => {
-            const map = rivernotify.map;
-            const b = rivernotify.network.jurisdictions.get(jid).getBounds();
-            const inside = [b.getCenter().lat, b.getWest() + 0.15 * (b.getEast() - b.getWest())];
-            const p = map.latLngToContainerPoint(inside);  // beside the river, not on it
-            const box = map.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }""",
-        "660601",
-    )
-    page.mouse.move(x, y)
+    # Hovering the jurisdiction shows its status and estimated arrival. The point is found
+    # again on each try: the map may still be moving to the selected incident.
     tooltip = page.locator(".leaflet-tooltip")
-    tooltip.wait_for()
+    for attempt in range(5):
+        x, y = page.evaluate(
+            """(jid) => {
+                const map = rivernotify.map;
+                const b = rivernotify.network.jurisdictions.get(jid).getBounds();
+                const west = b.getWest(), width = b.getEast() - b.getWest();
+                const inside = [b.getCenter().lat, west + 0.15 * width];
+                const p = map.latLngToContainerPoint(inside);  // beside the river, not on it
+                const box = map.getContainer().getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }""",
+            "660601",
+        )
+        page.mouse.move(x, y)
+        try:
+            tooltip.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 4:
+                raise
+            page.mouse.move(5, 5)
     assert "芳草湖农场" in tooltip.inner_text()
     assert "预计到达" in tooltip.inner_text()
     page.mouse.move(5, 5)
