@@ -105,42 +105,18 @@ def incident_of(message_id: str) -> int | None:
 def postgres_database() -> Iterator[str | None]:
     """A fresh database on a throwaway PostgreSQL server started with the tests' helpers
     (tests/fixtures/postgres.py), or None where PostgreSQL is not installed."""
-    import shutil
-
     from tests.fixtures import postgres as pg
 
     bin_dir = pg._bin_dir()
     if bin_dir is None:
         yield None
         return
-    as_root = os.geteuid() == 0
-    base = Path(tempfile.mkdtemp(prefix="rivernotify-bench-pg-"))
-    data, sockets = base / "data", base / "sock"
-    sockets.mkdir()
-    if as_root:
-        shutil.chown(base, "postgres", "postgres")
-        shutil.chown(sockets, "postgres", "postgres")
-    port = pg._free_port()
-    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-              "-E", "UTF8", "--locale=C", "--no-sync"]  # fmt: skip
-    pg._run(initdb, as_postgres=as_root)
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
-    ctl = str(bin_dir / "pg_ctl")
-    pg._run([ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-            as_postgres=as_root)  # fmt: skip
-    try:
-        server = pg.PostgresServer(host="127.0.0.1", port=port, user="postgres")
+    with pg.throwaway_server(
+        bin_dir, prefix="rivernotify-bench-pg-", max_connections=300
+    ) as server:
         name = f"bench_{uuid.uuid4().hex[:8]}"
         pg._admin(server, f"CREATE DATABASE {name}")
         yield server.url(name)
-    finally:
-        try:
-            pg._run([ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], as_postgres=as_root)
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def prepare_database(url: str, *, webhooks: bool = False) -> str:
