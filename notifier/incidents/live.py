@@ -25,6 +25,7 @@ from notifier.enums import Grade, IncidentStatus
 from notifier.incidents.models import Incident
 from notifier.incidents.schemas import NoticeView, ReportInput
 from notifier.notices.models import Notice
+from notifier.notices.service import view_columns, view_of_row
 
 LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
 
@@ -57,16 +58,7 @@ def _live_query() -> Select[Any]:
             type_coerce(i.grade, Text),
             type_coerce(i.proposed_grade, Text),
             type_coerce(i.exercise, Text),
-            n.id,
-            n.jurisdiction_id,
-            b.name_zh,
-            n.role,
-            n.status,
-            n.distance_km,
-            n.eta_hours,
-            n.ack_deadline,
-            n.reason,
-            n.position,
+            *view_columns(),  # from position 7
         )
         .select_from(Incident.__table__.outerjoin(notices, n.incident_id == i.id))
         .where(
@@ -95,21 +87,6 @@ def _incident(row: Sequence[Any]) -> LiveIncident:
     grade = Grade(row[4] or row[5])
     return LiveIncident(row[0], _utc(row[1]), _utc(row[2]), _reaches(row[3]), grade,
                         bool(row[6]), ())  # fmt: skip
-
-
-def _view(row: Sequence[Any]) -> NoticeView:
-    return NoticeView(
-        id=row[7],
-        jurisdiction_id=row[8],
-        bureau=row[9] or "",
-        role=row[10],
-        status=row[11],
-        distance_km=row[12],
-        eta_hours=row[13],
-        ack_deadline=row[14],
-        reason=row[15],
-        position=row[16],
-    )
 
 
 def find_joinable(
@@ -147,7 +124,7 @@ def find_joinable(
                 continue
             found = candidate
         if row[7] is not None:
-            notices.append(_view(row))
+            notices.append(view_of_row(row, 7))
     if found is None:
         return None
     return LiveIncident(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -20,24 +21,41 @@ from notifier.notices.models import Acknowledgement, Notice
 ACK_CHANNELS = frozenset({"link", "api", "cli", "phone", "webhook"})
 
 
+def view_columns() -> tuple[Any, ...]:
+    """The plain table columns a :class:`NoticeView` is read from, in :func:`view_of_row`'s
+    order (the bureau's Chinese name third)."""
+    notice, bureau = Notice.__table__.c, Bureau.__table__.c
+    return (
+        notice.id,
+        notice.jurisdiction_id,
+        bureau.name_zh,
+        notice.role,
+        notice.status,
+        notice.distance_km,
+        notice.eta_hours,
+        notice.ack_deadline,
+        notice.reason,
+        notice.position,
+    )
+
+
+def view_of_row(row: Sequence[Any], start: int = 0) -> NoticeView:
+    """The view from :func:`view_columns` found in ``row`` from position ``start`` on."""
+    (nid, jurisdiction, bureau, role, status, distance, eta, deadline, reason, position) = row[
+        start : start + 10
+    ]
+    return NoticeView(id=nid, jurisdiction_id=jurisdiction, bureau=bureau or "", role=role,
+                      status=status, distance_km=distance, eta_hours=eta,
+                      ack_deadline=deadline, reason=reason, position=position)  # fmt: skip
+
+
 @cache
 def _views_query() -> Select[Any]:
     """Plain table columns, built once: every report joining a live incident answers with
     these, and ORM column loading or building the statement each time costs 3x as much."""
     notice, bureau = Notice.__table__.c, Bureau.__table__.c
     return (
-        select(
-            notice.id,
-            notice.jurisdiction_id,
-            bureau.name_zh,
-            notice.role,
-            notice.status,
-            notice.distance_km,
-            notice.eta_hours,
-            notice.ack_deadline,
-            notice.reason,
-            notice.position,
-        )
+        select(*view_columns())
         .join(Bureau.__table__, bureau.jurisdiction_id == notice.jurisdiction_id)
         .where(notice.incident_id == bindparam("incident_id"))
         .order_by(notice.position)
@@ -47,19 +65,7 @@ def _views_query() -> Select[Any]:
 def notice_views(session: Session, *, incident_id: int) -> list[NoticeView]:
     """The notices of an incident in their order."""
     return [
-        NoticeView(
-            id=row[0],
-            jurisdiction_id=row[1],
-            bureau=row[2],
-            role=row[3],
-            status=row[4],
-            distance_km=row[5],
-            eta_hours=row[6],
-            ack_deadline=row[7],
-            reason=row[8],
-            position=row[9],
-        )
-        for row in session.execute(_views_query(), {"incident_id": incident_id})
+        view_of_row(row) for row in session.execute(_views_query(), {"incident_id": incident_id})
     ]
 
 
