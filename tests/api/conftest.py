@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +12,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy.orm import Session
 
 from notifier.context import EngineContext
 from notifier.settings import Settings
+from tests.fixtures.accounts import add_accounts
 from tests.notifier import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,13 +40,21 @@ ACCOUNTS = {
 S1_KEY: dict[str, str] = {}
 
 
+def seed_synthetic_site(session: Session, *, only: Iterable[str] | None = None) -> None:
+    """The synthetic network, its bureaus' contacts and the accounts (or the ``only`` ones)."""
+    from notifier.seed import seed_network
+
+    seed_network(
+        session, network=synthetic.network(), contacts=synthetic.contacts(), now=synthetic.NOW
+    )
+    add_accounts(session, ACCOUNTS, password=PASSWORD, now=synthetic.NOW, only=only)
+
+
 @pytest.fixture(scope="session")
 def api_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database migrated to head and seeded with the synthetic network and the accounts."""
-    from notifier.accounts.service import add_user
     from notifier.db import engine_from_url, session_factory
     from notifier.migrate import upgrade
-    from notifier.seed import seed_network
     from notifier.stations.service import issue_api_key
 
     path = tmp_path_factory.mktemp("api-template") / "template.db"
@@ -52,19 +62,7 @@ def api_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     upgrade(engine)
     factory = session_factory(engine)
     with factory() as session, session.begin():
-        seed_network(
-            session, network=synthetic.network(), contacts=synthetic.contacts(), now=synthetic.NOW
-        )
-        for username, (jid, role) in ACCOUNTS.items():
-            add_user(
-                session,
-                username=username,
-                password=PASSWORD,
-                jurisdiction_id=jid,
-                role=role,
-                actor="test",
-                now=synthetic.NOW,
-            )
+        seed_synthetic_site(session)
         S1_KEY["key"] = issue_api_key(session, station_id="S1", actor="test", now=synthetic.NOW)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

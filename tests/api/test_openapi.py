@@ -26,7 +26,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from api.auth.tokens import TokenClaims, make_bearer_token
 from notifier.settings import Settings
-from tests.api.conftest import ACCOUNTS, PASSWORD, ROOT, SECRET
+from tests.api.conftest import ROOT, SECRET, seed_synthetic_site
 from tests.notifier import synthetic
 
 EXAMPLES = int(os.environ.get("RIVERNOTIFY_SCHEMATHESIS_EXAMPLES", "25"))
@@ -58,31 +58,17 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 @pytest.fixture(scope="module", autouse=True)
 def prepared_database(api_ctx: Any) -> Iterator[None]:
-    from notifier.accounts.service import add_user
     from notifier.db import engine_from_url, session_factory
     from notifier.evaluation.evaluate import Measurement
     from notifier.incidents.schemas import ReportInput
     from notifier.incidents.service import submit_report
     from notifier.migrate import upgrade
-    from notifier.seed import seed_network
 
     APP.state.services.preset_context = api_ctx
     engine = engine_from_url(f"sqlite:///{_DB}")
     upgrade(engine)
     with session_factory(engine)() as session, session.begin():
-        seed_network(
-            session, network=synthetic.network(), contacts=synthetic.contacts(), now=synthetic.NOW
-        )
-        for username, (jid, role) in ACCOUNTS.items():
-            add_user(
-                session,
-                username=username,
-                password=PASSWORD,
-                jurisdiction_id=jid,
-                role=role,
-                actor="test",
-                now=synthetic.NOW,
-            )
+        seed_synthetic_site(session)
         for reach in ("r2", "r5"):
             submit_report(
                 session,

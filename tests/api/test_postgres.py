@@ -11,33 +11,18 @@ from pydantic import SecretStr
 
 from notifier.context import EngineContext
 from notifier.settings import Settings
-from tests.api.conftest import ACCOUNTS, PASSWORD, ROOT, SECRET, Tokens, build_app
-from tests.notifier import synthetic
+from tests.api.conftest import PASSWORD, ROOT, SECRET, Tokens, build_app, seed_synthetic_site
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg_client(postgres_url: str, api_ctx: EngineContext) -> Iterator[tuple[TestClient, Tokens]]:
-    from notifier.accounts.service import add_user
     from notifier.db import engine_from_url, session_factory
-    from notifier.seed import seed_network
 
     engine = engine_from_url(postgres_url)
     with session_factory(engine)() as session, session.begin():
-        seed_network(
-            session, network=synthetic.network(), contacts=synthetic.contacts(), now=synthetic.NOW
-        )
-        for username, (jid, role) in ACCOUNTS.items():
-            add_user(
-                session,
-                username=username,
-                password=PASSWORD,
-                jurisdiction_id=jid,
-                role=role,
-                actor="test",
-                now=synthetic.NOW,
-            )
+        seed_synthetic_site(session)
     engine.dispose()
     settings = Settings(
         database_url=postgres_url, secret_key=SecretStr(SECRET), network_dir=ROOT / "data"

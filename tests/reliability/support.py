@@ -18,38 +18,19 @@ from sqlalchemy.orm import Session
 
 from notifier.outbox.models import OutboxMessage
 from notifier.reports.models import Report
-from tests.api.conftest import ACCOUNTS, PASSWORD
-from tests.notifier import synthetic
+from tests.api.conftest import seed_synthetic_site
 
 
 def seed_api_database(url: str, *, usernames: tuple[str, ...] = ("a1", "admin")) -> None:
     """Migrate to head, seed the synthetic network and a few of the API tests' accounts."""
-    from notifier.accounts.service import add_user
     from notifier.db import engine_from_url, session_factory
     from notifier.migrate import upgrade
-    from notifier.seed import seed_network
 
     engine = engine_from_url(url)
     try:
         upgrade(engine)
         with session_factory(engine)() as session, session.begin():
-            seed_network(
-                session,
-                network=synthetic.network(),
-                contacts=synthetic.contacts(),
-                now=synthetic.NOW,
-            )
-            for username in usernames:
-                jid, role = ACCOUNTS[username]
-                add_user(
-                    session,
-                    username=username,
-                    password=PASSWORD,
-                    jurisdiction_id=jid,
-                    role=role,
-                    actor="test",
-                    now=synthetic.NOW,
-                )
+            seed_synthetic_site(session, only=usernames)
     finally:
         engine.dispose()
 
