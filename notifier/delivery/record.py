@@ -179,15 +179,7 @@ def _next_state(
             "status": OutboxStatus.PENDING.value,
             "next_attempt_at": now + timedelta(seconds=delay),
         }
-    attempts = message.attempts + 1
-    if outcome.result is Result.SENT:
-        return {
-            **released,
-            "status": OutboxStatus.SENT.value,
-            "attempts": attempts,
-            "sent_at": now,
-            "last_error": None,
-        }
+    attempts = message.attempts + 1  # accepted messages are recorded by _record_sent
     decision = decide_retry(attempts, result=outcome.result, now=now, policy=policy, rand=rand)
     if isinstance(decision, GiveUp):
         return {

@@ -159,20 +159,15 @@ def _inserts() -> tuple[Insert, Insert, Insert]:
     return reports, evaluations, audit
 
 
-def store_report(
-    session: Session,
+def _report_row(
     data: ReportInput,
     located: Located,
-    result: EvaluationResult,
+    measurements: list[dict[str, Any]],
     *,
     incident_id: int | None,
     now: datetime,
-) -> int:
-    """The report, its evaluation and its ``report.submit`` audit event (the row
-    ``notifier.audit.service.record`` would write); returns the report's id."""
-    reports, evaluations, audit = _inserts()
-    measurements = [m.as_json() for m in data.measurements]
-    row = {
+) -> dict[str, Any]:
+    return {
         "incident_id": incident_id,
         "station_id": located.station.station_id if located.station is not None else None,
         "reach_id": located.reach.reach_id,
@@ -190,11 +185,12 @@ def store_report(
         "declared_incident": data.declared_incident,
         "exercise": data.exercise,
     }
-    inserted = cast(CursorResult[Any], session.execute(reports, row))
-    key = inserted.inserted_primary_key
-    assert key is not None  # a single-row insert always has one
-    report_id = int(key[0])
-    evaluation = {
+
+
+def _evaluation_row(
+    report_id: int, located: Located, result: EvaluationResult, *, now: datetime
+) -> dict[str, Any]:
+    return {
         "report_id": report_id,
         "target_class": located.reach.target_class,
         "waterbody": located.reach.waterbody,
@@ -204,6 +200,27 @@ def store_report(
         "results": [c.as_json() for c in result.checks],
         "evaluated_at": now,
     }
+
+
+def store_report(
+    session: Session,
+    data: ReportInput,
+    located: Located,
+    result: EvaluationResult,
+    *,
+    incident_id: int | None,
+    now: datetime,
+) -> int:
+    """The report, its evaluation and its ``report.submit`` audit event (the row
+    ``notifier.audit.service.record`` would write); returns the report's id."""
+    reports, evaluations, audit = _inserts()
+    measurements = [m.as_json() for m in data.measurements]
+    row = _report_row(data, located, measurements, incident_id=incident_id, now=now)
+    inserted = cast(CursorResult[Any], session.execute(reports, row))
+    key = inserted.inserted_primary_key
+    assert key is not None  # a single-row insert always has one
+    report_id = int(key[0])
+    evaluation = _evaluation_row(report_id, located, result, now=now)
     session.execute(evaluations, evaluation)
     after = {
         "reach_id": located.reach.reach_id,
