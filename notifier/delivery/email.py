@@ -7,6 +7,7 @@ alert name the first notice in In-Reply-To and References so they thread beneath
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import email.utils
@@ -15,7 +16,7 @@ from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32
 from functools import cache
 
@@ -200,7 +201,12 @@ _WIRE = _Wire(linesep="\r\n", mangle_from_=False)
 
 
 def _text_part(body: str, subtype: str) -> Message:
-    return _inner(MIMEText(body, subtype, "utf-8"))  # utf-8 bodies are base64 encoded
+    """A UTF-8 body, base64 encoded in one C call: ``MIMEText`` encodes line by line in
+    Python, which was a fifth of the cost of a message."""
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part["Content-Transfer-Encoding"] = "base64"
+    part.set_payload(base64.encodebytes(body.encode("utf-8")).decode("ascii"))
+    return _inner(part)
 
 
 def _inner(part: Message) -> Message:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record as audit
@@ -25,7 +25,7 @@ from notifier.delivery.outcome import Outcome, Result
 from notifier.delivery.retry import GiveUp, RetryPolicy, backoff_delay_s, decide_retry
 from notifier.enums import Channel, OutboxKind, OutboxStatus
 from notifier.notices.models import Notice
-from notifier.notices.service import mark_notice_sent
+from notifier.notices.service import mark_notices_sent
 from notifier.outbox.models import DeliveryAttempt, OutboxMessage
 from notifier.outbox.service import message_id as outbox_message_id
 
@@ -127,17 +127,18 @@ def _record_sent(
         .execution_options(synchronize_session=False)
     )
     still_mine = set(session.scalars(statement))
-    notice_ids = {m.notice_id for m in messages if m.notice_id is not None}
-    # Loaded in one query and kept referenced, so that marking each is found in the session.
-    notices = session.scalars(select(Notice).where(Notice.id.in_(notice_ids))).all()
     for message in messages:
         if message.id not in still_mine:
             summary.lease_lost += 1
             log.warning("outbox %d: lease lost before recording it sent", message.id)
-            continue
-        summary.sent += 1
-        _mark_notice_sent(session, message, now=now)
-    del notices
+    summary.sent += len(still_mine)
+    # The first accepted message of a notice moves it from pending to sent.
+    first_notices = [
+        m.notice_id
+        for m in messages
+        if m.id in still_mine and m.kind == OutboxKind.NOTICE.value and m.notice_id is not None
+    ]
+    mark_notices_sent(session, first_notices, now=now)
 
 
 def _record_one(
@@ -195,12 +196,6 @@ def _next_state(
         "next_attempt_at": decision.when,
         "last_error": outcome.reply[:2000],
     }
-
-
-def _mark_notice_sent(session: Session, message: ClaimedMessage, *, now: datetime) -> None:
-    """The first accepted notice message moves its notice from pending to sent."""
-    if message.kind == OutboxKind.NOTICE.value and message.notice_id is not None:
-        mark_notice_sent(session, notice_id=message.notice_id, now=now)
 
 
 def recipient_jurisdiction(session: Session, message: ClaimedMessage) -> str | None:

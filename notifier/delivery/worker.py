@@ -34,7 +34,7 @@ from notifier.db import engine_from_settings
 from notifier.delivery.claim import ClaimedMessage, claim_due, renew_lease
 from notifier.delivery.context import NoticeContext
 from notifier.delivery.email import email_bytes
-from notifier.delivery.mapimage import render_map_png
+from notifier.delivery.mapimage import MapPainter
 from notifier.delivery.outcome import Outcome, temporary
 from notifier.delivery.record import (
     Delivery,
@@ -98,8 +98,10 @@ class Worker:
     def __post_init__(self) -> None:
         self.smtp = SmtpConfig.from_settings(self.settings) if self.settings.smtp_host else None
         self.link = SmtpLink(self.smtp) if self.smtp is not None else None
-        # One map per incident and recipient bureau, drawn once however many messages use it.
-        self.map_cache: dict[tuple[int, str], bytes] = {}
+        # One map per incident and recipient bureau, drawn once however many messages use it
+        # (the painter keeps what the recipients of an incident share).
+        self.map_cache: dict[tuple[int, str, int], bytes] = {}
+        self.painter = MapPainter()
 
     async def close(self) -> None:
         if self.link is not None:
@@ -196,12 +198,12 @@ class Worker:
     def _map_png(self, context: NoticeContext) -> bytes | None:
         if context.map is None:
             return None
-        key = (context.incident_id, context.recipient_jurisdiction)
+        key = (context.incident_id, context.recipient_jurisdiction, len(context.map.path))
         png = self.map_cache.get(key)
         if png is None:
             if len(self.map_cache) >= 256:
                 self.map_cache.clear()
-            png = self.map_cache[key] = render_map_png(context.map)
+            png = self.map_cache[key] = self.painter.png(context.map, key=context.incident_id)
         return png
 
     def _webhook_secret(self, session: Session, message: ClaimedMessage) -> bytes:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record
@@ -172,24 +172,31 @@ def _meet_upward_clock(session: Session, notice: Notice, *, now: datetime) -> No
 
 
 def mark_notice_sent(session: Session, *, notice_id: int, now: datetime) -> bool:
-    """pending -> sent when the first message of a notice was accepted (delivery worker).
-    Returns whether anything changed."""
-    notice = session.get(Notice, notice_id)
-    if notice is None:
+    """pending -> sent for one notice; whether anything changed."""
+    if session.get(Notice, notice_id) is None:
         raise NotFoundError(f"未知通报 / unknown notice {notice_id}")
-    if notice.status is not NoticeStatus.PENDING:
-        return False
-    notice.status = NoticeStatus.SENT
-    notice.sent_at = now
-    session.flush()
-    record(
-        session,
-        actor="system:delivery",
-        action="notice.sent",
-        entity="notice",
-        entity_id=notice_id,
-        at=now,
-        before={"status": "pending"},
-        after={"status": "sent"},
+    return bool(mark_notices_sent(session, [notice_id], now=now))
+
+
+def mark_notices_sent(session: Session, notice_ids: Iterable[int], *, now: datetime) -> list[int]:
+    """pending -> sent for notices whose first message was accepted; the ids that changed.
+
+    One UPDATE for the whole batch the delivery worker records (it was a load and a flush per
+    notice: a fifth of the worker's time per email). Notices no longer pending (sent by an
+    earlier message, or acknowledged already) are left as they are."""
+    ids = sorted(set(notice_ids))
+    if not ids:
+        return []
+    statement = (
+        update(Notice)
+        .where(Notice.id.in_(ids), Notice.status == NoticeStatus.PENDING)
+        .values(status=NoticeStatus.SENT, sent_at=now)
+        .returning(Notice.id)
     )
-    return True
+    changed = sorted(session.scalars(statement))
+    for notice_id in changed:
+        record(session, actor="system:delivery", action="notice.sent", entity="notice",
+               entity_id=notice_id, at=now, before={"status": "pending"},
+               after={"status": "sent"})  # fmt: skip
+    session.flush()
+    return changed

@@ -30,7 +30,7 @@ from notifier.incidents.models import Incident, StatutoryClock
 from notifier.incidents.schemas import EngineError, ReportInput, SubmitResult
 from notifier.incidents.service import submit_report
 from notifier.notices.models import Notice
-from notifier.notices.service import acknowledge, mark_notice_sent
+from notifier.notices.service import acknowledge, mark_notice_sent, mark_notices_sent
 from notifier.outbox.models import OutboxMessage
 from notifier.reports.models import Evaluation, Report
 from tests.notifier.synthetic import NOW
@@ -296,6 +296,30 @@ def test_supervisor_ack_meets_upward_clock(seeded: Factory, synthetic_ctx: Engin
     with seeded() as session:
         clock = session.scalars(select(StatutoryClock)).one()
         assert clock.met_at == NOW + timedelta(minutes=20)
+
+
+def test_marking_a_batch_sent_changes_only_pending_notices(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    result = _submit(seeded, synthetic_ctx)
+    first, acked, *rest = (n.id for n in result.notices)
+    at = NOW + timedelta(seconds=5)
+    with seeded() as session, session.begin():
+        assert mark_notice_sent(session, notice_id=first, now=at)
+        acknowledge(session, notice_id=acked, by_name="值班", channel="api", now=at)
+    with seeded() as session, session.begin():
+        changed = mark_notices_sent(session, [first, acked, *rest, *rest], now=at)
+    assert changed == sorted(rest)  # the sent and the acknowledged ones are left alone
+    with seeded() as session:
+        statuses = {n.id: n.status for n in session.scalars(select(Notice))}
+        assert statuses[acked] is NoticeStatus.ACKNOWLEDGED
+        assert all(statuses[i] is NoticeStatus.SENT for i in [first, *rest])
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "notice.sent"))
+        assert sorted(int(e.entity_id) for e in events) == sorted([first, *rest])
+    with seeded() as session, session.begin():
+        assert mark_notices_sent(session, [], now=at) == []
+        with pytest.raises(EngineError):
+            mark_notice_sent(session, notice_id=10**9, now=at)
 
 
 def test_due_actions_remind_escalate_and_are_idempotent(

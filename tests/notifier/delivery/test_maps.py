@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from shapely.geometry import LineString, Point, box
@@ -15,7 +16,15 @@ from sqlalchemy import Engine
 from basins.io import read_network
 from notifier.delivery.context import MapGeometry
 from notifier.delivery.embedded import running_delivery
-from notifier.delivery.mapimage import render_map_png
+from notifier.delivery.mapimage import (
+    AREA_FILL,
+    ORIGIN,
+    PALETTE,
+    PATH_LINE,
+    MapPainter,
+    _encode,
+    render_map_png,
+)
 from notifier.delivery.maps import NetworkMaps, network_maps
 from notifier.delivery.worker import Worker, render_options
 from notifier.incidents.models import Incident
@@ -101,3 +110,43 @@ def test_embedded_delivery_starts_the_sink_and_the_worker(db: Engine, tmp_path: 
     assert sorted(received) == sorted(ids)
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 2
     assert {r.status for r in outbox_rows(db)} == {"sent"}
+
+
+def test_the_png_encoder_reads_back_pixel_for_pixel() -> None:
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, len(PALETTE), size=(5, 9), dtype=np.uint8)  # odd width
+    image = Image.fromarray(pixels, "P")
+    with Image.open(io.BytesIO(_encode(image))) as back:
+        assert back.mode == "P" and back.size == (9, 5)
+        assert np.array_equal(np.asarray(back), pixels)
+        assert back.getpalette()[: 3 * len(PALETTE)] == [c for rgb in PALETTE for c in rgb]
+
+
+def _colours(png: bytes) -> set[tuple[int, int, int]]:
+    with Image.open(io.BytesIO(png)) as picture:
+        return {c for _, c in picture.convert("RGB").getcolors(maxcolors=100_000) or []}
+
+
+def test_recipients_of_an_incident_share_its_frame_and_base() -> None:
+    path = (LineString([(112.56, 37.71), (112.7, 37.6)]),)
+    painter = MapPainter()
+    east = MapGeometry(
+        origin=Point(112.56, 37.71), path=path, recipient_area=box(112.6, 37.5, 113, 37.7)
+    )
+    west = MapGeometry(
+        origin=Point(112.56, 37.71), path=path, recipient_area=box(112.3, 37.6, 112.6, 37.8)
+    )
+    first, second = painter.png(east, key=1), painter.png(west, key=1)
+    assert len(painter.bases) == 1 and first != second
+    assert first == render_map_png(east)  # the same picture as drawn alone
+    assert {AREA_FILL, PATH_LINE, ORIGIN} <= _colours(first)
+    longer = MapGeometry(
+        origin=east.origin, path=(*path, LineString([(112.7, 37.6), (112.9, 37.5)]))
+    )
+    painter.png(longer, key=1)
+    assert painter.bases[1].path == longer.path  # a widened incident gets a new base
+
+
+def test_an_area_outside_the_path_frame_gets_a_frame_of_its_own() -> None:
+    far = MapGeometry(origin=Point(112.56, 37.71), recipient_area=box(114, 38, 114.5, 38.5))
+    assert AREA_FILL in _colours(MapPainter().png(far, key=1))
