@@ -119,10 +119,10 @@ def test_the_png_encoder_reads_back_pixel_for_pixel() -> None:
     with Image.open(io.BytesIO(_encode(image))) as back:
         assert back.mode == "P" and back.size == (9, 5)
         assert np.array_equal(np.asarray(back), pixels)
-        assert back.getpalette()[: 3 * len(PALETTE)] == [c for rgb in PALETTE for c in rgb]
+        assert (back.getpalette() or [])[: 3 * len(PALETTE)] == [c for rgb in PALETTE for c in rgb]
 
 
-def _colours(png: bytes) -> set[tuple[int, int, int]]:
+def _colours(png: bytes) -> set[object]:
     with Image.open(io.BytesIO(png)) as picture:
         return {c for _, c in picture.convert("RGB").getcolors(maxcolors=100_000) or []}
 
