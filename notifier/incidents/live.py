@@ -15,17 +15,26 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Text, bindparam, select, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    literal_column,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from notifier.audit.service import record
 from notifier.bureaus.models import Bureau
-from notifier.enums import Grade, IncidentStatus
+from notifier.enums import Grade, IncidentStatus, NoticeRole, NoticeStatus
 from notifier.incidents.models import Incident
 from notifier.incidents.schemas import NoticeView, ReportInput
 from notifier.notices.models import Notice
-from notifier.notices.service import view_columns, view_of_row
 
 LIVE = (IncidentStatus.OPEN, IncidentStatus.MONITORING)
 
@@ -43,27 +52,36 @@ class LiveIncident:
     notices: tuple[NoticeView, ...]
 
 
+def _raw(column: Any) -> Any:
+    """The column as the driver hands it over: no type processing per row (the values are
+    decoded once, by the functions below, and only those that are used)."""
+    return type_coerce(column, Text)
+
+
 @cache
 def _live_query() -> Select[Any]:
     """Live incidents on a river with their notices (one row per notice, or one row for an
-    incident without any), oldest incident first. Built once, on first use."""
+    incident without any), oldest incident first. Built once, on first use.
+
+    The joins are flat (incident, then its notices by ``ix_notices_incident_id``, then each
+    notice's bureau): nested as ``incidents LEFT JOIN (notices JOIN bureaus)``, SQLite
+    materialized the join of every notice in the database on each report. The live statuses
+    are written into the statement, not expanded into bound parameters on every execution."""
     i, n, b = Incident.__table__.c, Notice.__table__.c, Bureau.__table__.c
-    notices = Notice.__table__.outerjoin(Bureau.__table__, b.jurisdiction_id == n.jurisdiction_id)
+    joined = Incident.__table__.outerjoin(Notice.__table__, n.incident_id == i.id).outerjoin(
+        Bureau.__table__, b.jurisdiction_id == n.jurisdiction_id
+    )
+    live: list[ColumnElement[Any]] = [literal_column(f"'{status.value}'") for status in LIVE]
+    incident = (i.id, i.window_start, i.window_end, i.affected_reaches, i.grade,
+                i.proposed_grade, i.exercise)  # fmt: skip
+    notice = (n.id, n.jurisdiction_id, b.name_zh, n.role, n.status, n.distance_km,
+              n.eta_hours, n.ack_deadline, n.reason, n.position)  # fmt: skip
     return (
-        select(  # the incident's columns untyped: repeated on every row, decoded once
-            i.id,
-            type_coerce(i.window_start, Text),
-            type_coerce(i.window_end, Text),
-            type_coerce(i.affected_reaches, Text),
-            type_coerce(i.grade, Text),
-            type_coerce(i.proposed_grade, Text),
-            type_coerce(i.exercise, Text),
-            *view_columns(),  # from position 7
-        )
-        .select_from(Incident.__table__.outerjoin(notices, n.incident_id == i.id))
+        select(*(_raw(c) for c in incident), *(_raw(c) for c in notice))  # notices from 7
+        .select_from(joined)
         .where(
             i.river == bindparam("river"),
-            i.status.in_(LIVE),
+            i.status.in_(live),
             i.exercise == bindparam("exercise"),
             i.ended_at.is_(None),
         )
@@ -89,6 +107,21 @@ def _incident(row: Sequence[Any]) -> LiveIncident:
                         bool(row[6]), ())  # fmt: skip
 
 
+_ROLES = {role.value: role for role in NoticeRole}
+_STATUSES = {status.value: status for status in NoticeStatus}
+
+
+def _notice(row: Sequence[Any]) -> NoticeView:
+    """The notice in positions 7 to 16 of a row of :func:`_live_query` (as
+    ``notifier.notices.service.view_of_row`` reads the typed columns)."""
+    nid, jurisdiction, bureau, role, status, distance, eta, deadline, reason, position = row[7:]
+    return NoticeView(id=nid, jurisdiction_id=jurisdiction, bureau=bureau or "",
+                      role=_ROLES[role], status=_STATUSES[status],
+                      distance_km=None if distance is None else float(distance),
+                      eta_hours=None if eta is None else float(eta),
+                      ack_deadline=_utc(deadline), reason=reason, position=position)  # fmt: skip
+
+
 def find_joinable(
     session: Session,
     *,
@@ -109,7 +142,8 @@ def find_joinable(
     path = set(affected)
     notices: list[NoticeView] = []
     passed = None  # the incident of the previous rows, when it did not cover this report
-    for row in session.execute(_live_query(), {"river": river, "exercise": exercise}):
+    rows = session.connection().execute(_live_query(), {"river": river, "exercise": exercise})
+    for row in rows:
         if found is not None:
             if row[0] != found.id:
                 break
@@ -124,7 +158,7 @@ def find_joinable(
                 continue
             found = candidate
         if row[7] is not None:
-            notices.append(view_of_row(row, 7))
+            notices.append(_notice(row))
     if found is None:
         return None
     return LiveIncident(

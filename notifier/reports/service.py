@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, Select, Table, bindparam, insert, select
+from sqlalchemy import Insert, Select, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from notifier.audit.models import AuditEvent
@@ -28,9 +28,34 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
+class StationRef:
+    """What a report needs of its station: read as plain columns (no ORM object, no identity
+    map), since every station report reads one."""
+
+    station_id: str
+    reach_id: str
+    lon: float
+    lat: float
+    thresholds: dict[str, Any]
+
+
+@cache
+def _station_query() -> Select[Any]:
+    c = Station.__table__.c
+    return select(c.station_id, c.reach_id, c.lon, c.lat, c.thresholds).where(
+        c.station_id == bindparam("station_id")
+    )
+
+
+def read_station(session: Session, station_id: str) -> StationRef | None:
+    row = session.connection().execute(_station_query(), {"station_id": station_id}).first()
+    return None if row is None else StationRef(row[0], row[1], row[2], row[3], row[4] or {})
+
+
+@dataclass(frozen=True, slots=True)
 class Located:
     reach: ReachInfo
-    station: Station | None
+    station: StationRef | None
     snap_distance_m: float | None
     lon: float | None
     lat: float | None
@@ -57,7 +82,7 @@ def _locate(
     station, snap_m, reach_id = None, None, data.reach_id
     lon, lat = data.lon, data.lat
     if data.station_id is not None:
-        station = session.get(Station, data.station_id)
+        station = read_station(session, data.station_id)
         if station is None:
             problems.append(f"未知站点 / unknown station {data.station_id!r}")
             return None
@@ -214,14 +239,15 @@ def store_report(
     """The report, its evaluation and its ``report.submit`` audit event (the row
     ``notifier.audit.service.record`` would write); returns the report's id."""
     reports, evaluations, audit = _inserts()
+    connection = session.connection()  # plain statements: the ORM session has nothing to add
     measurements = [m.as_json() for m in data.measurements]
     row = _report_row(data, located, measurements, incident_id=incident_id, now=now)
-    inserted = cast(CursorResult[Any], session.execute(reports, row))
+    inserted = connection.execute(reports, row)
     key = inserted.inserted_primary_key
     assert key is not None  # a single-row insert always has one
     report_id = int(key[0])
     evaluation = _evaluation_row(report_id, located, result, now=now)
-    session.execute(evaluations, evaluation)
+    connection.execute(evaluations, evaluation)
     after = {
         "reach_id": located.reach.reach_id,
         "incident_id": incident_id,
@@ -239,5 +265,5 @@ def store_report(
         "before": None,
         "after": after,
     }
-    session.execute(audit, event)
+    connection.execute(audit, event)
     return report_id

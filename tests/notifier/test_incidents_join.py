@@ -162,3 +162,39 @@ def test_a_report_upstream_of_a_live_incident_joins_and_widens_it(
         incident = session.get(Incident, downstream.incident_id)
         assert incident is not None and "r2" in incident.affected_reaches
         assert _count(session, Incident) == 1
+
+
+def test_live_notices_read_as_the_typed_notice_reader_reads_them(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    """The live-incident query reads raw columns and decodes them itself: the views must be
+    those of ``notice_views`` (typed columns), floats, times and enums included."""
+    from notifier.incidents.live import find_joinable
+    from notifier.notices.service import notice_views
+
+    plans = PlanCache()
+    opened = _submit(seeded, synthetic_ctx, plans, reach_id="r3")
+    assert opened.incident_id is not None
+    with seeded() as session:
+        live = find_joinable(session, river="清水河", reach_id="r3", observed_at=NOW,
+                             exercise=False)  # fmt: skip
+        assert live is not None and live.id == opened.incident_id
+        typed = notice_views(session, incident_id=opened.incident_id)
+    assert list(live.notices) == typed == opened.notices
+    assert any(n.distance_km not in (None, 0.0) for n in typed)  # a float worth comparing
+
+
+def test_live_query_reads_only_the_river_s_incidents_notices(seeded: Factory) -> None:
+    """Nested as ``incidents LEFT JOIN (notices JOIN bureaus)`` SQLite materialized the join
+    of every notice in the database for each report; flat, it looks them up by incident."""
+    from notifier.incidents.live import _live_query
+
+    with seeded() as session:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite":
+            pytest.skip("SQLite's query plan (PostgreSQL plans by its statistics)")
+        sql = str(_live_query().compile(dialect=connection.dialect))
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("清水河", 0)).all()
+    steps = " | ".join(str(step[-1]) for step in plan)
+    assert "SCAN notices" not in steps and "MATERIALIZE" not in steps, steps
+    assert "ix_notices_incident_id" in steps, steps
