@@ -361,19 +361,19 @@ def _profiled_prepare(serve: Any) -> int:
     import cProfile
     import pstats
 
-    from notifier.delivery.worker import Worker
+    from notifier.delivery.build import MessageBuilder
 
     profile = cProfile.Profile()
-    original = Worker._prepare
+    original = MessageBuilder.build
 
-    def prepare(self: Worker, claimed: Any) -> Any:
+    def build(self: MessageBuilder, claimed: Any, *, now: Any) -> Any:
         profile.enable()
         try:
-            return original(self, claimed)
+            return original(self, claimed, now=now)
         finally:
             profile.disable()
 
-    Worker._prepare = prepare  # type: ignore[method-assign]
+    MessageBuilder.build = build  # type: ignore[method-assign]
     try:
         return int(serve())
     finally:

@@ -88,9 +88,9 @@ def built_messages(url: str, settings: Any) -> list[Any]:
     from sqlalchemy import select
 
     from notifier.db import engine_from_url
+    from notifier.delivery.build import MessageBuilder, render_options
     from notifier.delivery.claim import _COLUMNS, ClaimedMessage
     from notifier.delivery.maps import network_maps
-    from notifier.delivery.worker import Worker, render_options
     from notifier.outbox.models import OutboxMessage
 
     engine = engine_from_url(url)
@@ -99,12 +99,12 @@ def built_messages(url: str, settings: Any) -> list[Any]:
             query = select(*_COLUMNS).where(OutboxMessage.channel == "email")
             claimed = [ClaimedMessage(*row) for row in conn.execute(query)]
         options = render_options(settings, geometry=network_maps(settings))
-        prepared, failed = Worker(engine, settings, options)._prepare(claimed)
+        built = MessageBuilder(engine, settings, options).build(claimed, now=datetime.now(UTC))
     finally:
         engine.dispose()
-    if failed:
-        raise RuntimeError(f"{len(failed)} messages could not be built: {failed}")
-    return list(prepared.values())
+    if built.failed:
+        raise RuntimeError(f"{len(built.failed)} messages could not be built: {built.failed}")
+    return list(built.prepared.values())
 
 
 async def send_raw(messages: list[Any], *, host: str, port: int, sender: str) -> float:
@@ -130,10 +130,13 @@ async def run_worker_until_sent(url: str, settings: Any, expected: int) -> float
     from notifier.delivery.worker import run_worker
 
     geometry = network_maps(settings)  # loaded before timing, as `serve` does at start
-    stop = asyncio.Event()
+    stop, ready = asyncio.Event(), asyncio.Event()
     watcher = engine_from_url(url)
+    task = asyncio.create_task(
+        run_worker(settings, stop_event=stop, geometry=geometry, ready=ready)
+    )
+    await ready.wait()  # its build processes started, as `serve` does at start
     started = time.perf_counter()
-    task = asyncio.create_task(run_worker(settings, stop_event=stop, geometry=geometry))
     try:
         while not task.done():
             with watcher.connect() as conn:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     due_every_s: float = 5.0
     worker_batch: int = 50
     lease_s: float = 60.0
+    # Processes that build messages (map and MIME) beside the worker; 0: in its own thread.
+    build_processes: int = Field(default=1, ge=0, le=32)
     retry_cap_s: float = 30.0
 
     # Routing policy file (TOML); None: the shipped default policy.

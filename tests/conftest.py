@@ -3,9 +3,15 @@ reusable servers (PostgreSQL, SMTP) live in tests/fixtures and are registered he
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Workers in tests (and the servers tests start) build messages in a thread unless a test asks
+# for build processes: spawning them costs each test a few seconds. The processes themselves
+# are tested in tests/notifier/delivery/test_buildproc.py.
+os.environ.setdefault("RIVERNOTIFY_BUILD_PROCESSES", "0")
 
 pytest_plugins = [
     "tests.fixtures.smtp",

@@ -18,9 +18,10 @@ from typing import Any
 
 from api.cli.errors import UserError
 from notifier.db import engine_from_settings
+from notifier.delivery.build import render_options
 from notifier.delivery.maps import network_maps
 from notifier.delivery.webhook import derive_webhook_secret
-from notifier.delivery.worker import DueHook, Worker, engine_due_hook, render_options, run_worker
+from notifier.delivery.worker import DueHook, Worker, engine_due_hook, run_worker
 from notifier.settings import Settings
 
 log = logging.getLogger("rivernotify.worker")

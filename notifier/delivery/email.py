@@ -13,10 +13,7 @@ import email.policy
 import email.utils
 from datetime import datetime
 from email.header import Header
-from email.message import EmailMessage, Message
-from email.mime.image import MIMEImage
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
+from email.message import EmailMessage
 from email.policy import Compat32
 from functools import cache
 
@@ -147,10 +144,13 @@ def email_bytes(
     """The complete message as sent: CRLF lines, RFC 2047 encoded headers, 7-bit (base64
     bodies), so that any server takes it without 8BITMIME or SMTPUTF8.
 
-    Built with the compat32 MIME classes: the newer header registry (``email.policy.SMTP``)
-    parses and refolds every header and costs several times more per message, which the
-    delivery worker pays for each recipient (see docs/PERFORMANCE.md). When the context
-    carries map geometries and no ``map_png`` is given, the map is drawn here.
+    The headers are encoded and folded by the email package (compat32 rules); the MIME
+    framing around the base64 bodies is written here. Building the same message as a tree
+    of ``email.mime`` parts and flattening it cost three times as much (the generator works
+    line by line in Python), which the delivery worker pays for every recipient (see
+    docs/PERFORMANCE.md). :func:`build_email` parses the result back, and the tests read
+    every part of it that way. When the context carries map geometries and no ``map_png``
+    is given, the map is drawn here.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -159,23 +159,30 @@ def email_bytes(
     domain = message_id_domain(sender)
     map_cid = f"<{MAP_CID_LOCAL}.{context.incident_id}.{context.notice_id or 0}@{domain}>"
     text, html = render_bodies(context, map_cid=map_cid[1:-1] if map_png else None)
-    html_part: Message = _text_part(html, "html")
+    html_part = _leaf('text/html; charset="utf-8"', html.encode("utf-8"))
     if map_png:
-        image = MIMEImage(map_png, "png")
-        image["Content-ID"] = map_cid
-        image.add_header("Content-Disposition", "inline", filename="map.png")
-        html_part = _multipart("related", [html_part, _inner(image)])
-    message = _multipart("alternative", [_text_part(text, "plain"), html_part], top=True)
-    for name, value in _headers(context, sender=sender, recipient=recipient, now=now):
-        message[name] = value  # type: ignore[assignment]  # compat32 takes Header objects
-    return message.as_bytes(policy=_WIRE)
+        image = _leaf(
+            "image/png",
+            map_png,
+            f"Content-ID: {map_cid}",
+            'Content-Disposition: inline; filename="map.png"',
+        )
+        html_part = _multipart("related", [html_part, image])
+    text_part = _leaf('text/plain; charset="utf-8"', text.encode("utf-8"))
+    headers = _headers(context, sender=sender, recipient=recipient, now=now)
+    return b"".join(
+        [
+            *(_WIRE.fold_binary(name, value) for name, value in headers),  # type: ignore[arg-type]
+            b"MIME-Version: 1.0\r\n",
+            _multipart("alternative", [text_part, html_part]),
+        ]
+    )
 
 
 class _Wire(Compat32):
-    """compat32 for SMTP: CRLF lines, no mbox "From " mangling of body lines, and short
-    ASCII headers (ids, dates, numbers: most of ours) written as they are. The base class
-    builds an ``email.header.Header`` for every header just to find it needs no folding,
-    which was a tenth of the cost of building a message."""
+    """compat32 for SMTP: CRLF lines, and short ASCII headers (ids, dates, numbers: most of
+    ours) written as they are. The base class builds an ``email.header.Header`` for every
+    header just to find it needs no folding."""
 
     def _fits(self, name: str, value: object) -> bool:
         return (
@@ -186,11 +193,6 @@ class _Wire(Compat32):
             and "\r" not in value
         )
 
-    def fold(self, name: str, value: str) -> str:
-        if self._fits(name, value):
-            return f"{name}: {value}{self.linesep}"
-        return super().fold(name, value)
-
     def fold_binary(self, name: str, value: str) -> bytes:
         if self._fits(name, value):
             return f"{name}: {value}{self.linesep}".encode("ascii")
@@ -200,25 +202,19 @@ class _Wire(Compat32):
 _WIRE = _Wire(linesep="\r\n", mangle_from_=False)
 
 
-def _text_part(body: str, subtype: str) -> Message:
-    """A UTF-8 body, base64 encoded in one C call: ``MIMEText`` encodes line by line in
-    Python, which was a fifth of the cost of a message."""
-    part = MIMENonMultipart("text", subtype, charset="utf-8")
-    part["Content-Transfer-Encoding"] = "base64"
-    part.set_payload(base64.encodebytes(body.encode("utf-8")).decode("ascii"))
-    return _inner(part)
+def _leaf(content_type: str, body: bytes, *headers: str) -> bytes:
+    """A base64 body part: 76-character lines, as RFC 2045 has them."""
+    head = "".join(f"{line}\r\n" for line in (f"Content-Type: {content_type}", *headers))
+    encoded = base64.encodebytes(body).replace(b"\n", b"\r\n")
+    return f"{head}Content-Transfer-Encoding: base64\r\n\r\n".encode("ascii") + encoded
 
 
-def _inner(part: Message) -> Message:
-    del part["MIME-Version"]  # the compat32 classes put it on every part; once is enough
-    return part
-
-
-def _multipart(subtype: str, parts: list[Message], *, top: bool = False) -> Message:
-    # A fixed boundary: "=_" never occurs in base64 bodies, so the generator need not draw a
-    # random one and search every part for it.
-    container = MIMEMultipart(subtype, boundary=f"=_rivernotify_{subtype}", _subparts=parts)
-    return container if top else _inner(container)
+def _multipart(subtype: str, parts: list[bytes]) -> bytes:
+    # A fixed boundary: "=_" never occurs in base64 bodies or in our part headers.
+    boundary = f"=_rivernotify_{subtype}".encode("ascii")
+    head = b'Content-Type: multipart/%s; boundary="%s"\r\n\r\n' % (subtype.encode(), boundary)
+    framed = b"".join(b"--%s\r\n%s\r\n" % (boundary, part) for part in parts)
+    return head + framed + b"--%s--\r\n" % boundary
 
 
 def _headers(

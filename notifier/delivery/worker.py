@@ -24,40 +24,28 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from notifier.bureaus.models import Bureau
 from notifier.db import engine_from_settings
+from notifier.delivery.build import MessageBuilder, Prepared, render_options
+from notifier.delivery.buildproc import BuildProcesses, can_use_processes
 from notifier.delivery.claim import ClaimedMessage, claim_due, renew_lease
-from notifier.delivery.context import NoticeContext
-from notifier.delivery.email import email_bytes
-from notifier.delivery.mapimage import MapPainter
 from notifier.delivery.outcome import Outcome, temporary
-from notifier.delivery.record import (
-    Delivery,
-    RecordSummary,
-    recipient_jurisdiction,
-    record_deliveries,
-)
-from notifier.delivery.render import GeometrySource, RenderOptions, preload, render_context
+from notifier.delivery.record import Delivery, RecordSummary, record_deliveries
+from notifier.delivery.render import GeometrySource, RenderOptions
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, SmtpLink, send_batch
-from notifier.delivery.tokens import default_public_url
-from notifier.delivery.webhook import (
-    WebhookFormat,
-    WebhookRequest,
-    derive_webhook_secret,
-    prepare_request,
-    send_webhooks,
-)
+from notifier.delivery.webhook import WebhookRequest, send_webhooks
 from notifier.enums import Channel
 from notifier.outbox.signal import Doorbell
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Called once per tick with a session in its own transaction (the engine's due_actions).
 DueHook = Callable[[Session, datetime], object]
@@ -68,7 +56,7 @@ class Batch:
     """Claimed rows with their messages built, ready to send."""
 
     claimed: list[ClaimedMessage]
-    prepared: dict[int, OutgoingEmail | WebhookRequest]
+    prepared: Prepared
     failed: dict[int, Outcome]  # rows whose message could not be built
 
     def keeping(self, ids: set[int]) -> Batch:
@@ -77,6 +65,14 @@ class Batch:
             {i: p for i, p in self.prepared.items() if i in ids},
             {i: f for i, f in self.failed.items() if i in ids},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A batch's outcomes, waiting to be recorded; rows lost to another worker are counted."""
+
+    deliveries: list[Delivery]
+    lease_lost: int = 0
 
 
 def new_worker_id() -> str:
@@ -94,16 +90,16 @@ class Worker:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rand: Callable[[], float] = random.random
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    processes: BuildProcesses | None = None  # None: messages are built in a thread
 
     def __post_init__(self) -> None:
         self.smtp = SmtpConfig.from_settings(self.settings) if self.settings.smtp_host else None
         self.link = SmtpLink(self.smtp) if self.smtp is not None else None
-        # One map per incident and recipient bureau, drawn once however many messages use it
-        # (the painter keeps what the recipients of an incident share).
-        self.map_cache: dict[tuple[int, str, int], bytes] = {}
-        self.painter = MapPainter()
+        self.builder = MessageBuilder(self.engine, self.settings, self.options)
 
     async def close(self) -> None:
+        if self.processes is not None:
+            self.processes.close()
         if self.link is not None:
             await self.link.close()
 
@@ -126,12 +122,21 @@ class Worker:
         )
 
     async def prepare(self, claimed: Sequence[ClaimedMessage]) -> Batch:
-        prepared, failed = await asyncio.to_thread(self._prepare, claimed)
-        return Batch(list(claimed), prepared, failed)
+        """The batch's messages, built by the build processes if there are any and they
+        answer, else in a thread of this process."""
+        now = self.clock()
+        built = await self.processes.build(claimed, now=now) if self.processes else None
+        if built is None:
+            built = await asyncio.to_thread(self.builder.build, claimed, now=now)
+        return Batch(list(claimed), built.prepared, built.failed)
 
     async def finish(self, batch: Batch) -> RecordSummary:
-        """Send a prepared batch and record what happened: the lease is renewed first, and
-        rows another worker has taken over meanwhile are left to it."""
+        """Send a prepared batch and record what happened."""
+        return await self.record(await self.send(batch))
+
+    async def send(self, batch: Batch) -> Sent:
+        """Send a prepared batch. The lease is renewed first, and rows another worker has
+        taken over meanwhile are left to it."""
         held = await asyncio.to_thread(
             renew_lease,
             self.engine,
@@ -144,11 +149,14 @@ class Worker:
         if lost:
             log.warning("%d rows were taken over by another worker before sending", lost)
             batch = batch.keeping(held)
-        if not batch.claimed:
-            return RecordSummary(lease_lost=lost)
-        deliveries = await self._send(batch)
-        summary = await asyncio.to_thread(self._record, deliveries)
-        summary.lease_lost += lost
+        return Sent(await self._send(batch) if batch.claimed else [], lost)
+
+    async def record(self, sent: Sent) -> RecordSummary:
+        """Record a sent batch's outcomes (retries, failures and escalations decided here)."""
+        if not sent.deliveries:
+            return RecordSummary(lease_lost=sent.lease_lost)
+        summary = await asyncio.to_thread(self._record, sent.deliveries)
+        summary.lease_lost += sent.lease_lost
         log.info(
             "delivered: %d sent, %d to retry, %d failed (%d escalated)",
             summary.sent,
@@ -157,64 +165,6 @@ class Worker:
             summary.escalated,
         )
         return summary
-
-    def _prepare(
-        self, claimed: Sequence[ClaimedMessage]
-    ) -> tuple[dict[int, OutgoingEmail | WebhookRequest], dict[int, Outcome]]:
-        now = self.clock()
-        prepared: dict[int, OutgoingEmail | WebhookRequest] = {}
-        failed: dict[int, Outcome] = {}
-        with Session(self.engine) as session:
-            preload(session, claimed)
-            for message in claimed:
-                try:
-                    prepared[message.id] = self._prepare_one(session, message, now)
-                except Exception as exc:  # a bug or missing data: retried, and logged loudly
-                    log.exception("outbox %d: could not build the message", message.id)
-                    failed[message.id] = temporary(f"render error: {type(exc).__name__}: {exc}")
-        return prepared, failed
-
-    def _prepare_one(
-        self, session: Session, message: ClaimedMessage, now: datetime
-    ) -> OutgoingEmail | WebhookRequest:
-        context = render_context(session, message, options=self.options)
-        if message.channel == Channel.EMAIL.value:
-            data = email_bytes(
-                context,
-                sender=self.settings.smtp_from,
-                recipient=message.recipient,
-                now=now,
-                map_png=self._map_png(context),
-            )
-            return OutgoingEmail(data, message.recipient)
-        return prepare_request(
-            context,
-            url=message.recipient,
-            webhook_format=WebhookFormat(message.webhook_format or "generic"),
-            secret=self._webhook_secret(session, message),
-            now=now,
-        )
-
-    def _map_png(self, context: NoticeContext) -> bytes | None:
-        if context.map is None:
-            return None
-        key = (context.incident_id, context.recipient_jurisdiction, len(context.map.path))
-        png = self.map_cache.get(key)
-        if png is None:
-            if len(self.map_cache) >= 256:
-                self.map_cache.clear()
-            png = self.map_cache[key] = self.painter.png(context.map, key=context.incident_id)
-        return png
-
-    def _webhook_secret(self, session: Session, message: ClaimedMessage) -> bytes:
-        """The bureau's own secret for this URL if it has one, else the derived one."""
-        jid = recipient_jurisdiction(session, message)
-        bureau = session.get(Bureau, jid) if jid else None
-        for hook in bureau.webhooks if bureau else []:
-            if hook.get("url") == message.recipient and hook.get("secret"):
-                return str(hook["secret"]).encode()
-        secret_key = self.settings.secret_key.get_secret_value()
-        return derive_webhook_secret(secret_key, message.recipient)
 
     async def _send(self, batch: Batch) -> list[Delivery]:
         prepared, outcomes = batch.prepared, dict(batch.failed)
@@ -252,27 +202,6 @@ class Worker:
             )
 
 
-def parameter_names(settings: Settings) -> dict[str, tuple[str, str]]:
-    """HJ 212 code -> (Chinese, English) names from the shipped standards table, if present."""
-    from notifier.evaluation.standards import LIMITS_FILE, read_standards
-
-    path = Path(settings.network_dir) / LIMITS_FILE
-    if not path.is_file():
-        log.warning("standards table %s not found: parameters shown by code", path)
-        return {}
-    standards = read_standards(path)
-    return {code: (limit.item_zh, limit.item_en) for (code, _), limit in standards.limits.items()}
-
-
-def render_options(settings: Settings, *, geometry: GeometrySource | None = None) -> RenderOptions:
-    return RenderOptions(
-        public_url=settings.public_url or default_public_url(settings.host, settings.port),
-        secret_key=settings.secret_key.get_secret_value(),
-        parameter_names=parameter_names(settings),
-        geometry=geometry,
-    )
-
-
 async def run_worker(
     settings: Settings,
     *,
@@ -281,11 +210,16 @@ async def run_worker(
     due: DueHook | None = None,
     geometry: GeometrySource | None = None,
     doorbell: Doorbell | None = None,
+    ready: asyncio.Event | None = None,
 ) -> None:
     """Until ``stop_event`` is set: the due actions every poll interval, and a delivery loop
-    per channel that drains its backlog at full speed and otherwise waits for the doorbell."""
+    per channel that drains its backlog at full speed and otherwise waits for the doorbell.
+    ``ready`` is set once the build processes have started (benchmarks time from there)."""
     engine = engine or engine_from_settings(settings)
     worker = Worker(engine, settings, render_options(settings, geometry=geometry))
+    worker.processes = await start_build_processes(settings, engine)
+    if ready is not None:
+        ready.set()
     pause = idle_pause_s(settings, rung=doorbell is not None or engine.dialect.name != "sqlite")
     doorbell = doorbell or Doorbell()
     log.info("delivery worker %s started", worker.worker_id)
@@ -306,6 +240,21 @@ async def run_worker(
     log.info("delivery worker %s stopped", worker.worker_id)
 
 
+async def start_build_processes(settings: Settings, engine: Engine) -> BuildProcesses | None:
+    """The worker's build processes (``build_processes``), started and ready; None when there
+    are to be none or they cannot start (messages are then built in a thread: logged)."""
+    url = engine.url.render_as_string(hide_password=False)
+    if settings.build_processes < 1 or not can_use_processes(url):
+        return None
+    processes = BuildProcesses(settings, database_url=url, count=settings.build_processes)
+    try:
+        await processes.start()
+    except Exception as exc:
+        log.error("cannot start message build processes (%s): building in the worker", exc)
+        return None
+    return processes
+
+
 def idle_pause_s(settings: Settings, *, rung: bool) -> float:
     """How long an idle loop waits before looking again. A worker that is rung when rows
     are written (beside the API in `serve`, or woken by PostgreSQL's NOTIFY) only polls as a
@@ -317,19 +266,50 @@ def idle_pause_s(settings: Settings, *, rung: bool) -> float:
 async def _deliver(
     worker: Worker, channel: Channel, stop: asyncio.Event, wake: asyncio.Event, *, pause: float
 ) -> None:
+    """A pipeline: the next batch is claimed and built while the last one is being sent, and
+    a sent batch is recorded while the next one is being sent, so that the connection to the
+    mail server is kept busy while there is work."""
     failures = 0
+    sending: asyncio.Task[Sent] | None = None
+    recording: asyncio.Task[RecordSummary] | None = None
     while not stop.is_set():
         wake.clear()  # before claiming: a ring during the round means "look again"
-        busy = False
+        batch: Batch | None = None
         try:
-            busy = await worker.tick(channel) is not None
+            claimed = await worker.claim(channel)
+            batch = await worker.prepare(claimed) if claimed else None
             failures = 0
         except Exception:  # the database went away, say: log, back off, try again
             failures += 1
             log.exception("%s delivery round failed (%d in a row); retrying", channel, failures)
-        if not busy:
-            wait = min(pause * 2 ** min(failures, 10), 30.0)
-            await _sleep(wait, stop, None if failures else wake)
+        if sending is not None:
+            sent = await _settled(sending, channel)
+            sending = None
+            await _settled(recording, channel)  # one batch recorded at a time, in order
+            recording = asyncio.create_task(worker.record(sent)) if sent is not None else None
+        if batch is not None:
+            sending = asyncio.create_task(worker.send(batch))
+            continue
+        await _settled(recording, channel)
+        recording = None
+        wait = min(pause * 2 ** min(failures, 10), 30.0)
+        await _sleep(wait, stop, None if failures else wake)
+    sent = await _settled(sending, channel)
+    await _settled(recording, channel)
+    if sent is not None:
+        await _settled(asyncio.create_task(worker.record(sent)), channel)
+
+
+async def _settled(task: asyncio.Task[T] | None, channel: Channel) -> T | None:
+    """The task's result; None if there was none or it failed (logged: its rows stay leased
+    and are sent again when the lease runs out)."""
+    if task is None:
+        return None
+    try:
+        return await task
+    except Exception:
+        log.exception("%s delivery: sending or recording a batch failed", channel)
+        return None
 
 
 async def _due_loop(

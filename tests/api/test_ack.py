@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from notifier.audit.models import AuditEvent
 from notifier.db import engine_from_url
+from notifier.delivery.build import render_options
 from notifier.delivery.tokens import make_ack_token
-from notifier.delivery.worker import Worker, render_options
+from notifier.delivery.worker import Worker
 from notifier.enums import NoticeStatus
 from notifier.migrate import upgrade
 from notifier.notices.models import Acknowledgement, Notice

@@ -19,8 +19,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from notifier.db import engine_from_url
+from notifier.delivery.build import render_options
 from notifier.delivery.retry import RetryPolicy
-from notifier.delivery.worker import Worker, render_options
+from notifier.delivery.worker import Worker
 from notifier.settings import Settings
 from tests.api.conftest import Tokens
 from tests.fixtures.smtp import SmtpServer

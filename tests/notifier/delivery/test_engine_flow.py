@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from notifier.bureaus.models import Bureau
+from notifier.delivery.build import render_options
 from notifier.delivery.tokens import read_ack_token
-from notifier.delivery.worker import Worker, render_options
+from notifier.delivery.worker import Worker
 from notifier.enums import ClockKind
 from notifier.escalation.service import run_due_actions
 from notifier.incidents.lifecycle import add_follow_up, end_of_alert

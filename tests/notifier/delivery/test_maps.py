@@ -14,6 +14,7 @@ from shapely.geometry import LineString, Point, box
 from sqlalchemy import Engine
 
 from basins.io import read_network
+from notifier.delivery.build import render_options
 from notifier.delivery.context import MapGeometry
 from notifier.delivery.embedded import running_delivery
 from notifier.delivery.mapimage import (
@@ -26,7 +27,7 @@ from notifier.delivery.mapimage import (
     render_map_png,
 )
 from notifier.delivery.maps import NetworkMaps, network_maps
-from notifier.delivery.worker import Worker, render_options
+from notifier.delivery.worker import Worker
 from notifier.incidents.models import Incident
 from notifier.settings import Settings
 from tests.fixtures.smtp import SmtpServer
@@ -81,7 +82,7 @@ def test_the_worker_attaches_one_map_per_recipient_bureau(
     settings = Settings(smtp_host=smtp_server.host, smtp_port=smtp_server.port)
     worker = Worker(db, settings, render_options(settings, geometry=geometry), clock=lambda: T0)
     assert asyncio.run(worker.tick()).sent == 3
-    assert len(calls) == 3 and len(worker.map_cache) == 1
+    assert len(calls) == 3 and len(worker.builder.map_cache) == 1
     for mail in smtp_server.wait_for(3):
         image = [p for p in mail.message.walk() if p.get_content_type() == "image/png"]
         assert len(image) == 1 and image[0]["Content-ID"]

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from notifier.delivery.build import render_options
 from notifier.delivery.claim import claim_due
 from notifier.delivery.outcome import temporary
 from notifier.delivery.record import Delivery, record_deliveries
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.tokens import read_ack_token
 from notifier.delivery.webhook import derive_webhook_secret, verify
-from notifier.delivery.worker import Worker, render_options, run_worker
+from notifier.delivery.worker import Worker, run_worker
 from notifier.enums import NoticeStatus
 from notifier.notices.models import Notice
 from notifier.settings import Settings

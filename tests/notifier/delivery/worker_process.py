@@ -12,8 +12,9 @@ import asyncio
 import time
 
 from notifier.db import engine_from_settings
+from notifier.delivery.build import render_options
 from notifier.delivery.record import Delivery
-from notifier.delivery.worker import Worker, render_options
+from notifier.delivery.worker import Worker
 from notifier.settings import Settings
 
 
