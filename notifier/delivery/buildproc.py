@@ -18,6 +18,8 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +33,7 @@ from notifier.settings import Settings
 log = logging.getLogger(__name__)
 
 RESTART_AFTER_S = 30.0
+PARENT_CHECK_S = 0.5
 
 _builder: MessageBuilder | None = None  # a child's own, made by _start_child
 
@@ -40,11 +43,21 @@ def _start_child(settings: Settings, database_url: str) -> None:
     from notifier.delivery.maps import network_maps
 
     global _builder  # noqa: PLW0603 - one builder per child process, made once at its start
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     engine = engine_from_url(database_url)
     options = render_options(settings, geometry=network_maps(settings))
     _builder = MessageBuilder(engine, settings, options)
     gc.collect()  # the network lives as long as the child: out of the collector's way
     gc.freeze()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A child whose worker died (SIGKILL, say) would otherwise live on, holding the network
+    in memory: it leaves within a second of being orphaned."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 def _ready() -> bool:

@@ -171,3 +171,47 @@ def test_processes_that_cannot_start_leave_the_worker_building_at_home(tmp_path:
 
     assert asyncio.run(main()) is None  # the child's start failed: the caller builds itself
     assert processes._pool is None and processes._failed_at is not None
+
+
+ORPHAN_SCRIPT = """
+import asyncio, sys
+from notifier.delivery.buildproc import BuildProcesses
+from notifier.settings import Settings
+
+async def main():
+    settings = Settings(database_url=sys.argv[1], network_dir=sys.argv[2])
+    processes = BuildProcesses(settings, database_url=sys.argv[1], count=1)
+    await processes.start()
+    print(*processes._pool._processes, flush=True)
+    await asyncio.sleep(60)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_children_leave_when_their_worker_is_killed(tmp_path: Path, data_dir: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_SCRIPT, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    parent = subprocess.Popen(
+        [sys.executable, str(script), url, str(data_dir)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert parent.stdout is not None
+    children = [int(pid) for pid in parent.stdout.readline().split()]
+    assert children and all(psutil.pid_exists(pid) for pid in children)
+    parent.kill()  # SIGKILL: no clean-up runs in the parent
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert alive == []
