@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from notifier.audit.models import AuditEvent
@@ -52,6 +52,31 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_each(
+    session: Session,
+    entity_ids: Sequence[object],
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    at: datetime,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> None:
+    """The same event for each of many entities, in one multi-row INSERT (the delivery
+    worker records a batch of notices at a time)."""
+    if not entity_ids:
+        return
+    before_json = _jsonable(before) if before is not None else None
+    after_json = _jsonable(after) if after is not None else None
+    rows = [
+        {"actor": actor, "action": action, "entity": entity, "entity_id": str(entity_id),
+         "at": at, "before": before_json, "after": after_json}
+        for entity_id in entity_ids
+    ]  # fmt: skip
+    session.execute(insert(AuditEvent), rows)
 
 
 def events_for(session: Session, *, entity: str, entity_id: object) -> list[AuditEvent]:

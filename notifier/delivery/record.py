@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record as audit
@@ -75,17 +75,19 @@ def record_deliveries(
     The common case, accepted messages, is one UPDATE for the whole batch (its RETURNING says
     which rows this worker still held); retries and failures, rarer, are written one by one."""
     summary = RecordSummary()
-    session.add_all(
-        DeliveryAttempt(
-            outbox_id=d.message.id,
-            attempted_at=d.attempted_at,
-            channel=d.message.channel,
-            result=d.outcome.result.value,
-            server_reply=d.outcome.reply[:2000],
-        )
+    attempts = [
+        {
+            "outbox_id": d.message.id,
+            "attempted_at": d.attempted_at,
+            "channel": d.message.channel,
+            "result": d.outcome.result.value,
+            "server_reply": d.outcome.reply[:2000],
+        }
         for d in deliveries
         if d.attempted
-    )
+    ]
+    if attempts:  # one multi-row INSERT, not an object per attempt
+        session.execute(insert(DeliveryAttempt), attempts)
     accepted = [d.message for d in deliveries if d.attempted and d.outcome.result is Result.SENT]
     _record_sent(session, accepted, worker_id=worker_id, now=now, summary=summary)
     for delivery in deliveries:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from notifier.audit.service import record
+from notifier.audit.service import record, record_each
 from notifier.bureaus.models import Bureau
 from notifier.enums import ClockKind, NoticeStatus
 from notifier.incidents.models import Incident, StatutoryClock
@@ -194,9 +194,7 @@ def mark_notices_sent(session: Session, notice_ids: Iterable[int], *, now: datet
         .returning(Notice.id)
     )
     changed = sorted(session.scalars(statement))
-    for notice_id in changed:
-        record(session, actor="system:delivery", action="notice.sent", entity="notice",
-               entity_id=notice_id, at=now, before={"status": "pending"},
-               after={"status": "sent"})  # fmt: skip
-    session.flush()
+    record_each(session, changed, actor="system:delivery", action="notice.sent",
+                entity="notice", at=now, before={"status": "pending"},
+                after={"status": "sent"})  # fmt: skip
     return changed
