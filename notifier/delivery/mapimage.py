@@ -253,12 +253,10 @@ def _encode(image: Image.Image) -> bytes:
     The four chunks are written here, with zlib's run-length strategy: Pillow's PNG encoder
     took twice as long for the same image (0.34 against 0.15 ms), and every notice carries its
     own map. Pillow reads the result back pixel for pixel (tests/notifier/delivery)."""
-    pixels = np.asarray(image)
-    height, width = pixels.shape
-    if width % 2:
-        pixels = np.pad(pixels, ((0, 0), (0, 1)))
-    rows = np.zeros((height, pixels.shape[1] // 2 + 1), dtype=np.uint8)  # filter byte 0
-    rows[:, 1:] = (pixels[:, 0::2] << 4) | pixels[:, 1::2]
+    width, height = image.size
+    packed = np.frombuffer(image.tobytes("raw", "P;4"), dtype=np.uint8).reshape(height, -1)
+    rows = np.zeros((height, packed.shape[1] + 1), dtype=np.uint8)  # filter byte 0: none
+    rows[:, 1:] = packed
     deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
     data = deflate.compress(rows.tobytes()) + deflate.flush()
     header = struct.pack(">IIBBBBB", width, height, 4, 3, 0, 0, 0)  # 4 bits, palette colour
