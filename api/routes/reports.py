@@ -1,10 +1,11 @@
 """POST /reports: a station (X-API-Key) or a signed-in person reports an anomaly.
 
 The route is the ingest path, so it is built for throughput: the body and the credentials are
-read on the event loop, then everything that touches the database (who the caller is, the
-report, its incident, notices and outbox rows, the commit) runs in one worker-thread call
-holding the SQLite write lock only for that call (``api.ingest.writer_session``), and the
-answer is encoded once, straight from its model.
+read on the event loop (a bearer token's signature is checked in the worker thread, before it
+queues), then everything that touches the database (who the caller is, the report, its
+incident, notices and outbox rows) runs as one job of ``api.ingest.GroupCommit``: on SQLite,
+reports that wait for the write turn together are written in one transaction and one commit,
+and each answer is encoded once that commit is done (``answer_json``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth.tokens import BearerError, read_bearer_token
+from api.auth.tokens import BearerError, TokenClaims, read_bearer_token
 from api.deps import (
     Principal,
     Services,
@@ -29,11 +30,10 @@ from api.deps import (
     verify_station,
 )
 from api.errors import ApiError, error_responses
-from api.ingest import route_plans, writer_session, writer_turn
+from api.ingest import group_commit, route_plans
 from api.ratelimit import RatePolicy, limit_reports
 from api.schemas.reports import MeasurementIn, NoticeOut, ReportIn, ReportOut
 from notifier.accounts.models import User
-from notifier.context import EngineContext
 from notifier.enums import ReportDirection
 from notifier.evaluation.evaluate import Measurement
 from notifier.incidents.schemas import ReportInput, SubmitResult
@@ -121,17 +121,19 @@ def _account_query() -> Select[Any]:
     )
 
 
-def signed_in(session: Session, services: Services, token: str) -> Principal:
-    """The bearer token's person, with the checks and errors of ``api.deps``'s bearer
-    dependency (a valid token of an active account of that name), the account read as plain
-    columns rather than as an ORM object: this runs once per report, in the write turn."""
+def bearer_claims(services: Services, token: str) -> TokenClaims:
+    """The token's claims, refused as ``api.deps``'s bearer dependency refuses them. A
+    signature check only: done before the request queues for the write turn."""
     try:
-        claims = read_bearer_token(
-            token, secret_key=services.settings.secret_key.get_secret_value()
-        )
+        return read_bearer_token(token, secret_key=services.settings.secret_key.get_secret_value())
     except BearerError as exc:
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         raise ApiError(401, exc.code, exc.zh, exc.en, headers=challenge) from None
+
+
+def signed_in(session: Session, claims: TokenClaims) -> Principal:
+    """The person of valid claims, with ``api.deps``'s checks (an active account of that
+    name); the account read as plain columns, not as an ORM object (once per report)."""
     row = session.connection().execute(_account_query(), {"user_id": claims.user_id}).first()
     if row is None or not row.active or row.username != claims.username:
         raise unauthenticated("账户不存在或已停用", "account unknown or disabled")
@@ -142,35 +144,34 @@ def signed_in(session: Session, services: Services, token: str) -> Principal:
 def submit_as_caller(
     services: Services, body: ReportIn, *, token: str | None, key: str | None
 ) -> bytes:
-    """Authenticate, submit and commit in one transaction; the answer as JSON, encoded once
-    the write turn is over. A station key's rate limit is checked first (its bucket may live
-    in the database: its own short transaction, in this thread, never on the event loop)."""
+    """Authenticate, submit and commit (with the reports of other requests waiting at the
+    same time: ``api.ingest.GroupCommit``); the answer as JSON, encoded once committed. A
+    station key's rate limit is checked first, in the write turn (its bucket may live in the
+    database: its own short transaction, in this thread, never on the event loop)."""
     ctx = services.context()
-    with writer_turn(services):
-        if not token and key is not None:
-            s = services.settings
-            policy = RatePolicy(s.report_burst, s.report_per_minute)
+    claims = bearer_claims(services, token) if token else None
+    first = None
+    if claims is None and key is not None:
+        s = services.settings
+        policy = RatePolicy(s.report_burst, s.report_per_minute)
+
+        def first() -> None:
             limit_reports(services.extras, policy=policy, station_key=key)
-        result = _submit(services, body, ctx=ctx, token=token, key=key)
-    return answer_json(result)
 
-
-def _submit(
-    services: Services, body: ReportIn, *, ctx: EngineContext, token: str | None, key: str | None
-) -> SubmitResult:
-    with writer_session(services) as session:
+    def work(session: Session) -> SubmitResult:
         caller: Principal
-        if token:
-            caller = signed_in(session, services, token)
+        if claims is not None:
+            caller = signed_in(session, claims)
         elif key is not None:
             caller = verify_station(session, station_id=body.station_id, key=key, services=services)
         else:  # pragma: no cover - post_report refuses this before any database work
             raise unauthenticated()
         data = _report_input(body, caller)
         plans = route_plans(services)
-        result = submit_report(session, data, ctx=ctx, now=services.now(), plans=plans)
-        session.commit()
-    return result
+        return submit_report(session, data, ctx=ctx, now=services.now(), plans=plans)
+
+    result = group_commit(services).run(services, work, first=first)
+    return answer_json(result)
 
 
 @router.post(

@@ -115,13 +115,13 @@ def test_reports_refuse_the_tokens_every_route_refuses(
 def test_a_signed_in_reporter_is_named_with_their_role(app: FastAPI, tokens: Tokens) -> None:
     from sqlalchemy import select
 
-    from api.routes.reports import signed_in
+    from api.routes.reports import bearer_claims, signed_in
     from notifier.accounts.roles import Role
 
     services = app.state.services
     token = tokens.header("sup_a")["Authorization"].removeprefix("Bearer ")
     with services.sessions() as session:
-        caller = signed_in(session, services, token)
+        caller = signed_in(session, bearer_claims(services, token))
         from notifier.accounts.models import User
 
         user_id = session.scalar(select(User.id).where(User.username == "sup_a"))

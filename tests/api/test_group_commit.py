@@ -1,0 +1,127 @@
+"""api.ingest.GroupCommit: writes that wait together are committed in one transaction, and a
+failure (of one job or of the commit) costs no other job its write or its answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.deps import Services
+from api.ingest import GroupCommit
+
+Work = Callable[[Session], Any]
+
+
+@pytest.fixture
+def services(app: FastAPI) -> Iterator[Services]:
+    services: Services = app.state.services
+    with services.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE gc_rows (id INTEGER PRIMARY KEY, n INTEGER UNIQUE, "
+                          "parent INTEGER REFERENCES gc_rows (id))"))  # fmt: skip
+    yield services
+
+
+def _insert(n: int, seen: list[int], **extra: Any) -> Work:
+    def work(session: Session) -> int:
+        seen.append(id(session))
+        params = {"n": n, "parent": extra.get("parent")}
+        if extra.get("defer"):  # the foreign key is checked at COMMIT
+            session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        insert = text("INSERT INTO gc_rows (n, parent) VALUES (:n, :parent) RETURNING id")
+        row_id = int(session.execute(insert, params).scalar_one())
+        if extra.get("fail"):
+            raise ValueError(f"job {n} refused")
+        return row_id
+
+    return work
+
+
+def _together(
+    services: Services, works: list[Work], firsts: dict[int, Callable[[], None]] | None = None
+) -> list[Any]:
+    """Each work in a thread of its own, all queued while a gate job holds the write turn,
+    so that they are written as one batch; each thread's result or error."""
+    group = GroupCommit()
+    entered, gate = threading.Event(), threading.Event()
+
+    def held(session: Session) -> None:
+        entered.set()
+        assert gate.wait(10)
+
+    outcomes: list[Any] = [None] * len(works)
+
+    def call(i: int, work: Work) -> None:
+        try:
+            first = (firsts or {}).get(i)
+            outcomes[i] = group.run(services, work, first=first)
+        except Exception as exc:
+            outcomes[i] = exc
+
+    holder = threading.Thread(target=group.run, args=(services, held))
+    holder.start()
+    assert entered.wait(10)
+    threads = [threading.Thread(target=call, args=(i, w)) for i, w in enumerate(works)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while group.waiting < len(works) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    gate.set()
+    for thread in [holder, *threads]:
+        thread.join(10)
+    return outcomes
+
+
+def _rows(services: Services) -> list[int]:
+    with services.engine.connect() as conn:
+        return [int(n) for n in conn.execute(text("SELECT n FROM gc_rows ORDER BY n")).scalars()]
+
+
+def test_waiting_writes_share_one_transaction(services: Services) -> None:
+    seen: list[int] = []
+    outcomes = _together(services, [_insert(n, seen) for n in range(1, 6)])
+    assert all(isinstance(o, int) for o in outcomes) and len(set(outcomes)) == 5
+    assert len(seen) == 5 and len(set(seen)) == 1, "one session, one commit for all five"
+    assert _rows(services) == [1, 2, 3, 4, 5]
+
+
+def test_a_failing_job_fails_alone(services: Services) -> None:
+    seen: list[int] = []
+    works = [_insert(n, seen, fail=n == 3) for n in range(1, 6)]
+    outcomes = _together(services, works)
+    assert isinstance(outcomes[2], ValueError) and str(outcomes[2]) == "job 3 refused"
+    assert all(isinstance(o, int) for i, o in enumerate(outcomes) if i != 2)
+    assert _rows(services) == [1, 2, 4, 5]  # nothing of job 3, nothing twice
+
+
+def test_a_failed_commit_reruns_each_job_alone(services: Services) -> None:
+    """Job 3 breaks a foreign key that is only checked at COMMIT: the shared commit fails,
+    the batch is rolled back, and each job runs again in its own transaction."""
+    from sqlalchemy.exc import IntegrityError
+
+    seen: list[int] = []
+    works = [_insert(n, seen, parent=999 if n == 3 else None, defer=n == 3) for n in range(1, 6)]
+    outcomes = _together(services, works)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert all(isinstance(o, int) for i, o in enumerate(outcomes) if i != 2)
+    assert _rows(services) == [1, 2, 4, 5]
+    assert len(set(seen[:5])) == 1 and len(set(seen[5:])) == 5, "together once, then alone"
+
+
+def test_a_refused_first_step_skips_only_its_job(services: Services) -> None:
+    seen: list[int] = []
+
+    def refuse() -> None:
+        raise PermissionError("rate limited")
+
+    outcomes = _together(services, [_insert(n, seen) for n in range(1, 4)], {1: refuse})
+    assert isinstance(outcomes[1], PermissionError)
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
+    assert _rows(services) == [1, 3] and len(set(seen)) == 1
