@@ -84,6 +84,11 @@ def _live_query() -> Select[Any]:
             i.status.in_(live),
             i.exercise == bindparam("exercise"),
             i.ended_at.is_(None),
+            # Only incidents whose window covers the report: without it every live incident
+            # on the river came back with all its notices (and, on PostgreSQL, its reaches
+            # decoded once per notice row), a cost growing with every incident opened.
+            i.window_start <= bindparam("at", type_=i.window_start.type),
+            i.window_end >= bindparam("at", type_=i.window_end.type),
         )
         .order_by(i.id, n.position)
     )
@@ -142,7 +147,8 @@ def find_joinable(
     path = set(affected)
     notices: list[NoticeView] = []
     passed = None  # the incident of the previous rows, when it did not cover this report
-    rows = session.connection().execute(_live_query(), {"river": river, "exercise": exercise})
+    values = {"river": river, "exercise": exercise, "at": observed_at}
+    rows = session.connection().execute(_live_query(), values)
     for row in rows:
         if found is not None:
             if row[0] != found.id:

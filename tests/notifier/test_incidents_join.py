@@ -194,7 +194,27 @@ def test_live_query_reads_only_the_river_s_incidents_notices(seeded: Factory) ->
         if connection.dialect.name != "sqlite":
             pytest.skip("SQLite's query plan (PostgreSQL plans by its statistics)")
         sql = str(_live_query().compile(dialect=connection.dialect))
-        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("清水河", 0)).all()
+        at = "2026-11-24 08:00:00.000000"
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("清水河", 0, at, at)).all()
     steps = " | ".join(str(step[-1]) for step in plan)
     assert "SCAN notices" not in steps and "MATERIALIZE" not in steps, steps
     assert "ix_notices_incident_id" in steps, steps
+
+
+def test_incidents_whose_window_misses_the_report_are_not_read(
+    seeded: Factory, synthetic_ctx: EngineContext
+) -> None:
+    """Only live incidents whose window covers the report come back from the database (an
+    incident a week earlier on the same river costs the report nothing)."""
+    from notifier.incidents.live import _live_query
+
+    first = _submit(seeded, synthetic_ctx, PlanCache())
+    assert first.opened
+    with seeded() as session:
+        incident = session.get(Incident, first.incident_id)
+        assert incident is not None
+        query, river = _live_query(), incident.river
+        week_later = {"river": river, "exercise": False, "at": NOW + timedelta(days=7)}
+        assert session.connection().execute(query, week_later).all() == []
+        now = {"river": river, "exercise": False, "at": NOW}
+        assert {row[0] for row in session.connection().execute(query, now)} == {incident.id}
