@@ -7,7 +7,10 @@ clients. The ceiling is the same app's bare ``POST /bench/insert`` (one row, one
 by the benchmark host only), measured in the same run. "No request lost": the rows in the
 database afterwards equal the requests answered (bare inserts, REST reports and HJ 212
 packets each counted). The exceeding reports all join the incident the first one opens, and
-each answer lists every notice of that incident (the count is in the notes).
+each answer lists every notice of that incident (the count is in the notes). On SQLite the
+report route commits in groups (``api.ingest.GroupCommit``: reports that wait for the write
+turn together share one transaction and one commit, and each is answered after it); the
+ceiling commits each row on its own, as before.
 
 The load generator runs on the same machine as the server: on 2 cores shared with other
 work the ratio to the ceiling moves with the load average (see docs/PERFORMANCE.md).
