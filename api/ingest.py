@@ -90,13 +90,14 @@ class _Job(Generic[T]):
     limit whose bucket has a transaction of its own) and ``work`` (in a transaction, not
     committing it)."""
 
-    __slots__ = ("error", "first", "result", "settled", "work")
+    __slots__ = ("error", "first", "result", "settled", "wake", "work")
 
     def __init__(self, work: Callable[[Session], T], first: Callable[[], None] | None) -> None:
         self.work, self.first = work, first
         self.settled = False
         self.result: T | None = None
         self.error: BaseException | None = None
+        self.wake = threading.Event()  # settled, or handed the lead
 
     def outcome(self) -> T:
         if self.error is not None:
@@ -118,14 +119,14 @@ class GroupCommit:
     On PostgreSQL (writers are not serialized in the process) each job runs alone."""
 
     def __init__(self) -> None:
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: list[_Job[Any]] = []
         self._leading = False
 
     @property
     def waiting(self) -> int:
         """Jobs queued for the next batch."""
-        with self._changed:
+        with self._lock:
             return len(self._waiting)
 
     def run(
@@ -140,25 +141,29 @@ class GroupCommit:
         if services.engine.dialect.name != "sqlite":
             _write(services, [job])
             return job.outcome()
-        with self._changed:
+        with self._lock:
             self._waiting.append(job)
-            while not job.settled and self._leading:
-                self._changed.wait()
+            follow, self._leading = self._leading, True
+        if follow:  # woken once, when settled or when handed the lead
+            job.wake.wait()
             if job.settled:
                 return job.outcome()
-            self._leading = True
         try:
             while not job.settled:
-                with self._changed:
+                with self._lock:
                     batch = self._waiting[:BATCH_LIMIT]
                     del self._waiting[:BATCH_LIMIT]
-                _write(services, batch)
-                with self._changed:
-                    self._changed.notify_all()
+                try:
+                    _write(services, batch)
+                finally:
+                    for other in batch:
+                        other.wake.set()
         finally:
-            with self._changed:
-                self._leading = False
-                self._changed.notify_all()
+            with self._lock:  # the lead passes to the oldest waiting job, if any
+                if self._waiting:
+                    self._waiting[0].wake.set()
+                else:
+                    self._leading = False
         return job.outcome()
 
 
