@@ -125,3 +125,29 @@ def test_a_refused_first_step_skips_only_its_job(services: Services) -> None:
     assert isinstance(outcomes[1], PermissionError)
     assert isinstance(outcomes[0], int) and isinstance(outcomes[2], int)
     assert _rows(services) == [1, 3] and len(set(seen)) == 1
+
+
+def test_many_writers_all_answered_each_row_once(services: Services) -> None:
+    """Eight threads writing 25 rows each, every fifth refused: no call is left waiting,
+    each accepted row is stored once, and no refused one is stored."""
+    group = GroupCommit()
+    seen: list[int] = []
+    outcomes: dict[int, Any] = {}
+
+    def writer(t: int) -> None:
+        for k in range(25):
+            n = t * 100 + k
+            try:
+                outcomes[n] = group.run(services, _insert(n, seen, fail=n % 5 == 0))
+            except ValueError as exc:
+                outcomes[n] = exc
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    accepted = sorted(n for n, o in outcomes.items() if isinstance(o, int))
+    assert len(outcomes) == 200 and len(accepted) == 160
+    assert _rows(services) == accepted
