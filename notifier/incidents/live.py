@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -101,9 +101,15 @@ def _reaches(value: Any) -> tuple[str, ...]:
 
 def _utc(value: Any) -> datetime:
     """A stored UTC time as SQLite's text or the driver's datetime (as UTCDateTime reads it)."""
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    at = _from_text(value) if isinstance(value, str) else value
     assert isinstance(at, datetime)
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def _from_text(value: str) -> datetime:
+    """Cached: every report joining an incident reads its notices' deadlines again."""
+    return datetime.fromisoformat(value)
 
 
 def _incident(row: Sequence[Any]) -> LiveIncident:
@@ -120,11 +126,10 @@ def _notice(row: Sequence[Any]) -> NoticeView:
     """The notice in positions 7 to 16 of a row of :func:`_live_query` (as
     ``notifier.notices.service.view_of_row`` reads the typed columns)."""
     nid, jurisdiction, bureau, role, status, distance, eta, deadline, reason, position = row[7:]
-    return NoticeView(id=nid, jurisdiction_id=jurisdiction, bureau=bureau or "",
-                      role=_ROLES[role], status=_STATUSES[status],
-                      distance_km=None if distance is None else float(distance),
-                      eta_hours=None if eta is None else float(eta),
-                      ack_deadline=_utc(deadline), reason=reason, position=position)  # fmt: skip
+    return NoticeView(nid, jurisdiction, bureau or "", _ROLES[role], _STATUSES[status],
+                      None if distance is None else float(distance),
+                      None if eta is None else float(eta), _utc(deadline), reason,
+                      position)  # fmt: skip
 
 
 def find_joinable(
