@@ -9,18 +9,22 @@ widening the incident is one UPDATE. Opening an incident stays with the ORM (ser
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Select,
     Table,
     Text,
     bindparam,
+    func,
     literal_column,
     select,
     type_coerce,
@@ -71,7 +75,6 @@ def _live_query() -> Select[Any]:
     joined = Incident.__table__.outerjoin(Notice.__table__, n.incident_id == i.id).outerjoin(
         Bureau.__table__, b.jurisdiction_id == n.jurisdiction_id
     )
-    live: list[ColumnElement[Any]] = [literal_column(f"'{status.value}'") for status in LIVE]
     incident = (i.id, i.window_start, i.window_end, i.affected_reaches, i.grade,
                 i.proposed_grade, i.exercise)  # fmt: skip
     notice = (n.id, n.jurisdiction_id, b.name_zh, n.role, n.status, n.distance_km,
@@ -79,19 +82,89 @@ def _live_query() -> Select[Any]:
     return (
         select(*(_raw(c) for c in incident), *(_raw(c) for c in notice))  # notices from 7
         .select_from(joined)
-        .where(
-            i.river == bindparam("river"),
-            i.status.in_(live),
-            i.exercise == bindparam("exercise"),
-            i.ended_at.is_(None),
-            # Only incidents whose window covers the report: without it every live incident
-            # on the river came back with all its notices (and, on PostgreSQL, its reaches
-            # decoded once per notice row), a cost growing with every incident opened.
-            i.window_start <= bindparam("at", type_=i.window_start.type),
-            i.window_end >= bindparam("at", type_=i.window_end.type),
-        )
+        .where(*_live_filters())
         .order_by(i.id, n.position)
     )
+
+
+def _live_filters() -> list[ColumnElement[bool]]:
+    """Live incidents on the river (``river``, ``exercise``) whose window covers ``at``."""
+    i = Incident.__table__.c
+    live: list[ColumnElement[Any]] = [literal_column(f"'{status.value}'") for status in LIVE]
+    return [
+        i.river == bindparam("river"),
+        i.status.in_(live),
+        i.exercise == bindparam("exercise"),
+        i.ended_at.is_(None),
+        # Only incidents whose window covers the report: without it every live incident
+        # on the river came back with all its notices (and, on PostgreSQL, its reaches
+        # decoded once per notice row), a cost growing with every incident opened.
+        i.window_start <= bindparam("at", type_=i.window_start.type),
+        i.window_end >= bindparam("at", type_=i.window_end.type),
+    ]
+
+
+#: What never changes in a notice once written (routing decided it), by notice id:
+#: ((jurisdiction, created_at as stored), distance_km, eta_hours, reason). Kept per database
+#: by the caller (``PlanCache.notice_facts``): SQLite's JSON would round the floats to 15
+#: digits. The stored creation time tells a notice from one that reused its id (a rolled
+#: back batch of :class:`api.ingest.GroupCommit`, a notice deleted by hand).
+NoticeFacts = dict[int, tuple[tuple[str, str], float | None, float | None, str]]
+FACTS_KEPT = 100_000
+_UNKNOWN = (("", ""), None, None, "")
+
+
+@cache
+def _aggregated_query() -> Select[Any]:
+    """SQLite: one row per live incident, the changing part of its notices as one JSON
+    array. Python's sqlite3 hands the interpreter lock back and forth on every row fetched;
+    under load that made the 22 rows of a joined incident cost more than the rest of the
+    report's statements together (the benchmark's ingest profile)."""
+    i, n, b = Incident.__table__.c, Notice.__table__.c, Bureau.__table__.c
+    item = func.json_array(n.id, n.jurisdiction_id, b.name_zh, n.role, n.status,
+                           n.ack_deadline, n.position, n.created_at)  # fmt: skip
+    notices = (
+        select(func.json_group_array(item))
+        .select_from(
+            Notice.__table__.outerjoin(Bureau.__table__, b.jurisdiction_id == n.jurisdiction_id)
+        )
+        .where(n.incident_id == i.id)
+        .scalar_subquery()
+    )
+    columns = (i.id, i.window_start, i.window_end, i.affected_reaches, i.grade,
+               i.proposed_grade, i.exercise, notices)  # fmt: skip
+    return select(*(_raw(c) for c in columns)).where(*_live_filters()).order_by(i.id)
+
+
+@cache
+def _facts_query() -> Select[Any]:
+    n = Notice.__table__.c
+    columns = (n.id, n.jurisdiction_id, n.created_at, n.distance_km, n.eta_hours, n.reason)
+    return select(*(_raw(c) for c in columns)).where(n.incident_id == bindparam("incident_id"))
+
+
+def _aggregated_views(
+    connection: Connection, incident_id: int, text: str, facts: NoticeFacts
+) -> tuple[NoticeView, ...]:
+    items = sorted(json.loads(text), key=itemgetter(6))
+    if any(facts.get(item[0], _UNKNOWN)[0] != (item[1], item[7]) for item in items):
+        if len(facts) >= FACTS_KEPT:
+            facts.clear()
+        for nid, jurisdiction, created, distance, eta, reason in connection.execute(
+            _facts_query(), {"incident_id": incident_id}
+        ):
+            facts[nid] = ((jurisdiction, created), distance, eta, reason)
+    views = []
+    for nid, jurisdiction, bureau, role, status, deadline, position, _ in items:
+        _, distance, eta, reason = facts[nid]
+        views.append(NoticeView(nid, jurisdiction, bureau or "", _ROLES[role], _STATUSES[status],
+                                distance, eta, _utc(deadline), reason, position))  # fmt: skip
+    return tuple(views)
+
+
+def _aggregates(connection: Connection) -> bool:
+    """SQLite with its JSON functions built in (3.38 and later)."""
+    return connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 38)
 
 
 def _reaches(value: Any) -> tuple[str, ...]:
@@ -140,6 +213,7 @@ def find_joinable(
     observed_at: datetime,
     exercise: bool,
     affected: Sequence[str] = (),
+    facts: NoticeFacts | None = None,
 ) -> LiveIncident | None:
     """The oldest live incident on the river whose window covers this report and whose
     affected reaches hold its reach or meet its own ``affected`` path, with its notices.
@@ -147,14 +221,28 @@ def find_joinable(
     Meeting the path is what joins a report upstream of a live incident: the water it saw
     flows through the incident's reaches, so it is the same pollution seen further up (the
     incident is widened upstream), and the outcome does not depend on which of two reports
-    arriving together was stored first."""
-    found: LiveIncident | None = None
+    arriving together was stored first. With ``facts`` (kept by the caller for this
+    database), SQLite reads each incident's notices as one row (:func:`_aggregated_query`)."""
+    connection = session.connection()
+    values = {"river": river, "exercise": exercise, "at": observed_at}
     path = set(affected)
+
+    def covers(candidate: LiveIncident) -> bool:
+        inside = candidate.window_start <= observed_at <= candidate.window_end
+        reaches = candidate.affected_reaches
+        return inside and (reach_id in reaches or not path.isdisjoint(reaches))
+
+    if facts is not None and _aggregates(connection):
+        for row in connection.execute(_aggregated_query(), values):
+            candidate = _incident(row)
+            if covers(candidate):
+                views = _aggregated_views(connection, candidate.id, row[7], facts)
+                return replace(candidate, notices=views)
+        return None
+    found: LiveIncident | None = None
     notices: list[NoticeView] = []
     passed = None  # the incident of the previous rows, when it did not cover this report
-    values = {"river": river, "exercise": exercise, "at": observed_at}
-    rows = session.connection().execute(_live_query(), values)
-    for row in rows:
+    for row in connection.execute(_live_query(), values):
         if found is not None:
             if row[0] != found.id:
                 break
@@ -163,24 +251,12 @@ def find_joinable(
         else:
             passed = row[0]
             candidate = _incident(row)
-            inside = candidate.window_start <= observed_at <= candidate.window_end
-            reaches = candidate.affected_reaches
-            if not inside or (reach_id not in reaches and path.isdisjoint(reaches)):
+            if not covers(candidate):
                 continue
             found = candidate
         if row[7] is not None:
             notices.append(_notice(row))
-    if found is None:
-        return None
-    return LiveIncident(
-        found.id,
-        found.window_start,
-        found.window_end,
-        found.affected_reaches,
-        found.effective_grade,
-        found.exercise,
-        tuple(notices),
-    )
+    return None if found is None else replace(found, notices=tuple(notices))
 
 
 def widen(

@@ -10,7 +10,8 @@ report is joined without routing again (see ``submit_report``).
 The cache belongs to whoever holds the :class:`EngineContext` and the database (the app
 keeps one per process); a cache handed a different context starts afresh. It also remembers
 the jurisdictions seen to have a bureau (``bureaus``: bureaus are never deleted), which
-saves validating each report against the bureaus table.
+saves validating each report against the bureaus table, and what never changes in a notice
+(``notice_facts``), which saves reading it again for every report joining its incident.
 """
 
 from __future__ import annotations
@@ -113,6 +114,11 @@ class PlanCache:
     size: int = PLAN_CACHE_SIZE
     _ctx: EngineContext | None = None
     bureaus: set[str] = field(default_factory=set)
+    #: What never changes in a notice, by id (notifier.incidents.live.NoticeFacts): a
+    #: report joining a live incident on SQLite reads only the rest of each notice again.
+    notice_facts: dict[int, tuple[tuple[str, str], float | None, float | None, str]] = field(
+        default_factory=dict
+    )
     _plans: dict[tuple[str, ReportDirection, tuple[str, ...]], Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

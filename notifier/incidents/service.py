@@ -18,7 +18,7 @@ from notifier.clocks import statutory_clocks
 from notifier.context import EngineContext
 from notifier.enums import Grade, IncidentStatus, NoticeStatus, OutboxKind
 from notifier.evaluation.evaluate import EvaluationResult
-from notifier.incidents.live import LiveIncident, find_joinable, widen
+from notifier.incidents.live import LiveIncident, NoticeFacts, find_joinable, widen
 from notifier.incidents.models import Incident, StatutoryClock
 from notifier.incidents.plans import PlanCache, decide
 from notifier.incidents.schemas import NoticeView, ReportInput, SubmitResult
@@ -221,6 +221,7 @@ def _incident_for(
     affected: Sequence[str],
     ctx: EngineContext,
     now: datetime,
+    facts: NoticeFacts | None = None,
 ) -> tuple[Incident | LiveIncident, bool]:
     """Join the live incident that covers this report, or open one; True when opened.
 
@@ -238,6 +239,7 @@ def _incident_for(
         observed_at=data.observed_at,
         exercise=data.exercise,
         affected=affected,
+        facts=facts,
     )
     if incident is not None:
         window = timedelta(hours=ctx.policy.join_window_hours)
@@ -271,10 +273,11 @@ def submit_report(
             report_id=report_id, incident_id=None, opened=False, joined=False, exceeded=False
         )
     reach = located.reach
-    plan = (plans if plans is not None else PlanCache()).plan(reach, data.direction, ctx=ctx)
-    incident, opened = _incident_for(
-        session, data, located=located, result=result, affected=plan.affected, ctx=ctx, now=now
-    )
+    plans = plans if plans is not None else PlanCache()
+    plan = plans.plan(reach, data.direction, ctx=ctx)
+    incident, opened = _incident_for(session, data, located=located, result=result,
+                                     affected=plan.affected, ctx=ctx, now=now,
+                                     facts=plans.notice_facts)  # fmt: skip
     existing = list(incident.notices) if isinstance(incident, LiveIncident) else []
     created: list[NoticeView] = []
     if not plan.recipients.issubset(v.jurisdiction_id for v in existing):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Services
 from api.ingest import GroupCommit
+from tests.api.conftest import Tokens
 
 Work = Callable[[Session], Any]
 
@@ -151,3 +153,54 @@ def test_many_writers_all_answered_each_row_once(services: Services) -> None:
     accepted = sorted(n for n, o in outcomes.items() if isinstance(o, int))
     assert len(outcomes) == 200 and len(accepted) == 160
     assert _rows(services) == accepted
+
+
+def test_notices_of_a_rolled_back_batch_are_not_taken_for_the_committed_ones(
+    services: Services, tokens: Tokens
+) -> None:
+    """In one batch a report opens an incident and the next joins it (reading, and keeping,
+    what never changes in its notices); a third fails, so the batch is rolled back and run
+    again alone, where the notices are written anew under the same ids. The joined report's
+    notices are those committed, not those remembered from the rolled-back batch."""
+    from api.ingest import route_plans
+    from api.routes.reports import bearer_claims, signed_in
+    from notifier.evaluation.evaluate import Measurement
+    from notifier.incidents.schemas import ReportInput
+    from notifier.incidents.service import submit_report
+    from notifier.notices.service import notice_views
+
+    claims = bearer_claims(services, tokens.header("a1")["Authorization"].split()[1])
+    at = datetime(2026, 5, 1, 1, 30, tzinfo=UTC)
+
+    def report(minutes: int, *, reaches: tuple[str, ...] = ("r2",), fail: bool = False) -> Work:
+        """A report at ``reaches[k]`` on its k-th run (the last one after)."""
+        runs: list[int] = []
+
+        def work(session: Session) -> Any:
+            reach = reaches[min(len(runs), len(reaches) - 1)]
+            runs.append(1)
+            data = ReportInput(
+                measurements=(Measurement("w21003", 6.5),),
+                reporter=signed_in(session, claims).name,
+                observed_at=at - timedelta(minutes=minutes),
+                reach_id=reach,
+            )
+            ctx, plans = services.context(), route_plans(services)
+            result = submit_report(session, data, ctx=ctx, now=services.now(), plans=plans)
+            if fail:
+                raise ValueError("refused after writing")
+            return result
+
+        return work
+
+    # The opening report is at r2 in the batch and at r3 when run again: the notices written
+    # anew under the same ids are not the ones the batch's joining report had read.
+    jobs = [report(0, reaches=("r2", "r3")), report(5, reaches=("r3",)), report(9, fail=True)]
+    opened, joined, failed = _together(services, jobs)
+    assert isinstance(failed, ValueError)
+    assert opened.opened and joined.joined and joined.incident_id == opened.incident_id
+    with services.sessions() as session:
+        committed = notice_views(session, incident_id=opened.incident_id)
+    assert joined.notices == committed == opened.notices
+    facts = route_plans(services).notice_facts
+    assert {n.id for n in committed} <= set(facts)

@@ -164,23 +164,39 @@ def test_a_report_upstream_of_a_live_incident_joins_and_widens_it(
         assert _count(session, Incident) == 1
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["rows", "kept-facts"])
 def test_live_notices_read_as_the_typed_notice_reader_reads_them(
-    seeded: Factory, synthetic_ctx: EngineContext
+    seeded: Factory, synthetic_ctx: EngineContext, kept: bool
 ) -> None:
     """The live-incident query reads raw columns and decodes them itself: the views must be
-    those of ``notice_views`` (typed columns), floats, times and enums included."""
-    from notifier.incidents.live import find_joinable
+    those of ``notice_views`` (typed columns), floats, times and enums included; with kept
+    facts (SQLite: one JSON row per incident, the floats from the facts), every time."""
+    from notifier.incidents.live import NoticeFacts, find_joinable
     from notifier.notices.service import notice_views
 
     plans = PlanCache()
     opened = _submit(seeded, synthetic_ctx, plans, reach_id="r3")
     assert opened.incident_id is not None
+    facts: NoticeFacts | None = {} if kept else None
     with seeded() as session:
-        live = find_joinable(session, river="清水河", reach_id="r3", observed_at=NOW,
-                             exercise=False)  # fmt: skip
-        assert live is not None and live.id == opened.incident_id
         typed = notice_views(session, incident_id=opened.incident_id)
-    assert list(live.notices) == typed == opened.notices
+        for _ in range(2):  # facts read, then facts kept
+            live = find_joinable(session, river="清水河", reach_id="r3", observed_at=NOW,
+                                 exercise=False, facts=facts)  # fmt: skip
+            assert live is not None and live.id == opened.incident_id
+            assert list(live.notices) == typed == opened.notices
+        if facts is not None and session.get_bind().dialect.name == "sqlite":
+            assert set(facts) == {n.id for n in typed}
+            first = typed[0].id
+            key, *_ = facts[first]
+            facts[first] = (key, 1.0, 2.0, "stale")  # still this notice: kept as it is
+            live = find_joinable(session, river="清水河", reach_id="r3", observed_at=NOW,
+                                 exercise=False, facts=facts)  # fmt: skip
+            assert live is not None and live.notices[0].reason == "stale"
+            facts[first] = ((key[0], "2000-01-01 00:00:00.000000"), 1.0, 2.0, "stale")  # reused id
+            live = find_joinable(session, river="清水河", reach_id="r3", observed_at=NOW,
+                                 exercise=False, facts=facts)  # fmt: skip
+            assert live is not None and list(live.notices) == typed
     assert any(n.distance_km not in (None, 0.0) for n in typed)  # a float worth comparing
 
 
