@@ -156,7 +156,9 @@ async def _serve(
         _freeze_heap()
         listener = await _start_listener(services, settings)
         if worker:
-            tasks.append(asyncio.create_task(_worker(services, settings, stop)))
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(_worker(services, settings, stop, ready)))
+            await _until_ready(ready, tasks[-1])
         server, http = await _start_http(app, settings)
         tasks.append(http)
         smtp = (sink.host, sink.port) if sink is not None else None
@@ -212,7 +214,20 @@ async def _start_listener(services: Services, settings: Settings) -> Hj212Server
     return listener
 
 
-async def _worker(services: Services, settings: Settings, stop: asyncio.Event) -> None:
+async def _until_ready(ready: asyncio.Event, worker: asyncio.Task[None]) -> None:
+    """Until the worker's build processes have started (a few seconds: each loads the
+    network), so that a server that answers is one that delivers at full speed; a worker
+    that fails to start raises here."""
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([waiting, worker], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if worker.done():
+        worker.result()
+
+
+async def _worker(
+    services: Services, settings: Settings, stop: asyncio.Event, ready: asyncio.Event
+) -> None:
     """The delivery worker with the engine's reminders and escalations on each round."""
     from api.cli.worker import due_hook
     from notifier.delivery.maps import NetworkMaps
@@ -230,6 +245,7 @@ async def _worker(services: Services, settings: Settings, stop: asyncio.Event) -
         due=due_hook(settings),
         geometry=maps,
         doorbell=doorbell,
+        ready=ready,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -234,12 +235,15 @@ def hosts(
             with log.open("wb") as out:
                 process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=out)
             started.append(Host(process, http, hj, log))
-        for n in range(worker_processes):
-            with (logs / f"worker{n}.log").open("wb") as out:
+        worker_logs = [logs / f"worker{n}.log" for n in range(worker_processes)]
+        for path in worker_logs:
+            with path.open("wb") as out:
                 workers.append(subprocess.Popen(WORKER_COMMAND, env=env, cwd=ROOT,
                                                 stdout=out, stderr=out))  # fmt: skip
         for host in started:
             _wait_ready(host)
+        for process, path in zip(workers, worker_logs, strict=True):
+            _wait_worker(process, path)
         yield started
     finally:
         processes = [host.process for host in started] + workers
@@ -267,6 +271,18 @@ def _wait_ready(host: Host, timeout_s: float = 120.0) -> None:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"bench host on port {host.http_port} did not start")
+
+
+def _wait_worker(process: subprocess.Popen[bytes], log: Path, timeout_s: float = 120.0) -> None:
+    """Until the worker says it started (after its build processes loaded the network)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bench worker exited: {log.read_text(errors='replace')[-2000:]}")
+        if re.search(r"delivery worker \S+ started", log.read_text(errors="replace")):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"bench worker did not start: see {log}")
 
 
 # -- the host process ---------------------------------------------------------------------------

@@ -228,3 +228,25 @@ def test_the_command_serves_and_stops_on_sigterm(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_serve_answers_once_its_build_process_is_up_and_delivers_through_it(
+    served_settings: Settings, tmp_path: Path, data_dir: Path
+) -> None:
+    """The product's default (one build process beside the worker): when serve says it is
+    listening the child has loaded the network, and a report's notices go out with maps."""
+    import psutil
+
+    settings = served_settings.model_copy(update={"build_processes": 1})
+    _, mn = _station(data_dir)
+    mail = tmp_path / "mail"
+    with serving(settings, mail_dir=mail) as running:
+        children = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(children) == 1
+        assert b"CN=9014" in _upload(running.hj212_port, {"w21003-Rtd": "7.2"}, mn=mn)
+        deadline = time.monotonic() + 30
+        while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sent = list(mail.glob("*.eml"))
+        assert sent and all(b"image/png" in path.read_bytes() for path in sent)
+    children[0].wait(timeout=10)  # stopping serve stops its build process
