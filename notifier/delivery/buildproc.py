@@ -1,15 +1,20 @@
-"""Building messages in child processes (``RIVERNOTIFY_BUILD_PROCESSES``, 1 by default).
+"""The worker's child processes (``RIVERNOTIFY_BUILD_PROCESSES``, 1 by default): they claim
+due rows, build their messages and record what was sent; the worker itself only talks SMTP.
 
-Drawing a map and writing a MIME message cost about 0.7 ms of CPU per email, sending it
-about 0.4 ms. In one process they take turns on the interpreter lock, and in ``serve`` they
-also take turns with the API's requests. In a child they run beside both, on another core.
+Drawing a map and writing a MIME message cost about 0.7 ms of CPU per email, the database
+work about 0.2 ms, sending 0.4 ms. In one process they take turns on the interpreter lock, and
+in ``serve`` they also take turns with the API's requests; and every moment the worker spends
+on them is a moment the mail server's connection waits. In a child they run beside both, on
+another core (the delivery benchmark went from about 690 to about 780 emails a second when
+claiming and recording moved there too, after building).
 
 Each child loads the network and opens its own engine once, when it starts: the parent
-sends it the claimed rows and gets finished messages back (about 15 KB an email). Children
-are started with ``spawn`` (a forked copy of a process with threads and an event loop is not
-safe). If a child dies, the batch it had is built in the worker's own thread and the
-children are started again, at most once every ``RESTART_AFTER_S``: delivery never waits on
-them.
+sends it rows and gets finished messages back (about 15 KB an email). Children are started
+with ``spawn`` (a forked copy of a process with threads and an event loop is not safe). If a
+child dies, the worker does that step itself, and the children are started again at most
+once every ``RESTART_AFTER_S``: delivery never waits on them. A claim or record a dying child
+had committed is safe either way: unanswered rows stay leased and are sent again when the
+lease runs out, and recording is guarded by the lease.
 """
 
 from __future__ import annotations
@@ -19,18 +24,26 @@ import gc
 import logging
 import multiprocessing
 import os
+import random
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from datetime import datetime, timedelta
 from itertools import groupby
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
 
 from notifier.delivery.build import Built, MessageBuilder, render_options
-from notifier.delivery.claim import ClaimedMessage
+from notifier.delivery.claim import ClaimedMessage, claim_due
+from notifier.delivery.record import Delivery, RecordSummary, record_deliveries
+from notifier.delivery.retry import RetryPolicy
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RESTART_AFTER_S = 30.0
 PARENT_CHECK_S = 0.5
@@ -64,10 +77,28 @@ def _ready() -> bool:
     return _builder is not None
 
 
-def _build(claimed: list[ClaimedMessage], now: datetime) -> Built:
+def _child_builder() -> MessageBuilder:
     if _builder is None:  # pragma: no cover - the pool runs _start_child first
         raise RuntimeError("build process not started")
-    return _builder.build(claimed, now=now)
+    return _builder
+
+
+def _build(claimed: list[ClaimedMessage], now: datetime) -> Built:
+    return _child_builder().build(claimed, now=now)
+
+
+def _claim(worker_id: str, now: datetime, lease: timedelta, limit: int,
+           channel: str | None) -> list[ClaimedMessage]:  # fmt: skip
+    return claim_due(_child_builder().engine, worker_id=worker_id, now=now, lease=lease,
+                     limit=limit, channel=channel)  # fmt: skip
+
+
+def _record(deliveries: list[Delivery], worker_id: str, now: datetime,
+            policy: RetryPolicy) -> RecordSummary:  # fmt: skip
+    writer = _child_builder().engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(writer) as session, session.begin():
+        return record_deliveries(session, deliveries, worker_id=worker_id, now=now,
+                                 policy=policy, rand=random.random)  # fmt: skip
 
 
 def can_use_processes(database_url: str) -> bool:
@@ -120,6 +151,30 @@ class BuildProcesses:
             {i: m for r in results for i, m in r.prepared.items()},
             {i: f for r in results for i, f in r.failed.items()},
         )
+
+    async def claim(
+        self, *, worker_id: str, now: datetime, lease: timedelta, limit: int, channel: str | None
+    ) -> list[ClaimedMessage] | None:
+        """Due rows leased to ``worker_id`` by a child (its database work is off the worker's
+        interpreter lock); None when the children are down (claim them yourself)."""
+        return await self._call(_claim, worker_id, now, lease, limit, channel)
+
+    async def record(
+        self, deliveries: list[Delivery], *, worker_id: str, now: datetime, policy: RetryPolicy
+    ) -> RecordSummary | None:
+        """A sent batch recorded by a child; None when the children are down."""
+        return await self._call(_record, deliveries, worker_id, now, policy)
+
+    async def _call(self, function: Callable[..., T], *args: object) -> T | None:
+        if self._pool is None and not await self._restart():
+            return None
+        assert self._pool is not None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        except BrokenExecutor as exc:  # a child died (killed, out of memory)
+            log.error("message build process failed (%s); working in the worker itself", exc)
+            self._down()
+            return None
 
     async def _restart(self) -> bool:
         if self._failed_at is not None and time.monotonic() - self._failed_at < RESTART_AFTER_S:

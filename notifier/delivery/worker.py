@@ -111,15 +111,20 @@ class Worker:
         return await self.finish(await self.prepare(claimed))
 
     async def claim(self, channel: Channel | None = None) -> list[ClaimedMessage]:
-        return await asyncio.to_thread(
-            claim_due,
-            self.engine,
-            worker_id=self.worker_id,
-            now=self.clock(),
-            lease=timedelta(seconds=self.settings.lease_s),
-            limit=self.settings.worker_batch,
-            channel=channel.value if channel is not None else None,
-        )
+        """Lease due rows: in a build process if there is one (its database work then stays
+        off this process's interpreter lock, which the sending and, in `serve`, the API
+        need), else in a thread."""
+        lease = timedelta(seconds=self.settings.lease_s)
+        now, limit = self.clock(), self.settings.worker_batch
+        name = channel.value if channel is not None else None
+        if self.processes is not None:
+            claimed = await self.processes.claim(
+                worker_id=self.worker_id, now=now, lease=lease, limit=limit, channel=name
+            )
+            if claimed is not None:
+                return claimed
+        return await asyncio.to_thread(claim_due, self.engine, worker_id=self.worker_id, now=now,
+                                       lease=lease, limit=limit, channel=name)  # fmt: skip
 
     async def prepare(self, claimed: Sequence[ClaimedMessage]) -> Batch:
         """The batch's messages, built by the build processes if there are any and they
@@ -155,7 +160,13 @@ class Worker:
         """Record a sent batch's outcomes (retries, failures and escalations decided here)."""
         if not sent.deliveries:
             return RecordSummary(lease_lost=sent.lease_lost)
-        summary = await asyncio.to_thread(self._record, sent.deliveries)
+        summary = None
+        if self.processes is not None:
+            summary = await self.processes.record(
+                sent.deliveries, worker_id=self.worker_id, now=self.clock(), policy=self.policy
+            )
+        if summary is None:
+            summary = await asyncio.to_thread(self._record, sent.deliveries)
         summary.lease_lost += sent.lease_lost
         log.info(
             "delivered: %d sent, %d to retry, %d failed (%d escalated)",

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from notifier.delivery import buildproc
+from notifier.delivery import worker as worker_module
 from notifier.delivery.build import Built, MessageBuilder, render_options
 from notifier.delivery.buildproc import BuildProcesses, _split, can_use_processes
 from notifier.delivery.claim import ClaimedMessage
@@ -81,18 +82,24 @@ def _readable(message: object) -> object:
     return [list(parsed.items()), [TOKEN.sub(b"ack/-", part) for part in parts]]
 
 
-def test_the_worker_sends_what_its_children_built(
-    db: Engine, data_dir: Path, smtp_server: SmtpServer
+def test_the_worker_sends_what_its_children_claimed_built_and_recorded(
+    db: Engine, data_dir: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = seed_incident(db, deadline=datetime.now(UTC) + timedelta(days=1))
     ids = add_outbox(db, seeded, count=3)
     settings = _settings(db, data_dir, smtp_host="127.0.0.1", smtp_port=smtp_server.port,
                          build_processes=1)  # fmt: skip
 
+    def at_home(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the database work was to be done by the child")
+
     async def main() -> int:
         worker = Worker(db, settings, render_options(settings), clock=lambda: T0)
         worker.processes = await start_build_processes(settings, db)
         assert worker.processes is not None
+        monkeypatch.setattr(worker_module, "claim_due", at_home)
+        monkeypatch.setattr(worker, "_record", at_home)
+        monkeypatch.setattr(worker.builder, "build", at_home)
         try:
             summary = await worker.tick()
         finally:
@@ -104,7 +111,7 @@ def test_the_worker_sends_what_its_children_built(
     assert {r.status for r in outbox_rows(db)} == {"sent"}
 
 
-def test_a_dead_child_means_a_batch_built_at_home_then_a_restart(
+def test_a_dead_child_means_a_batch_done_at_home_then_a_restart(
     db: Engine, data_dir: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded = seed_incident(db, deadline=datetime.now(UTC) + timedelta(days=1))
@@ -112,7 +119,7 @@ def test_a_dead_child_means_a_batch_built_at_home_then_a_restart(
     add_outbox(db, seeded, count=2, start=2, due=T0 + timedelta(seconds=1))
     settings = _settings(db, data_dir, smtp_host="127.0.0.1", smtp_port=smtp_server.port,
                          worker_batch=2, build_processes=1)  # fmt: skip
-    monkeypatch.setattr(buildproc, "RESTART_AFTER_S", 0.0)
+    monkeypatch.setattr(buildproc, "RESTART_AFTER_S", 3600.0)
 
     async def main() -> list[int]:
         worker = Worker(db, settings, render_options(settings), clock=lambda: T0)
@@ -121,17 +128,19 @@ def test_a_dead_child_means_a_batch_built_at_home_then_a_restart(
         for pid in list(processes._pool._processes):  # the child is killed, as by the OOM killer
             os.kill(pid, signal.SIGKILL)
         try:
-            first = await worker.tick()  # built at home
-            restarted = processes._pool is None
+            first = await worker.tick()  # claimed, built and recorded at home
+            assert processes._pool is None
+            monkeypatch.setattr(buildproc, "RESTART_AFTER_S", 0.0)
             worker.clock = lambda: T0 + timedelta(seconds=1)
-            second = await worker.tick()  # the children are started again
-            assert restarted and processes._pool is not None
+            second = await worker.tick()  # the children are started again and do the work
+            assert processes._pool is not None
         finally:
             await worker.close()
         return [s.sent if s else 0 for s in (first, second)]
 
     assert asyncio.run(main()) == [2, 2]
     assert len(smtp_server.wait_for(4)) == 4
+    assert {r.status for r in outbox_rows(db)} == {"sent"}
 
 
 def test_no_children_for_an_in_memory_database_or_when_turned_off(tmp_path: Path) -> None:
