@@ -73,19 +73,7 @@ def answer_json(result: SubmitResult) -> bytes:
     """The answer as :class:`ReportOut` encodes it (``result_out(result).model_dump_json()``,
     byte for byte: a test checks it), without building and validating a model per notice:
     a report joining a live incident lists all of its notices."""
-    notices = [
-        {
-            "id": n.id,
-            "jurisdiction_id": n.jurisdiction_id,
-            "bureau": n.bureau,
-            "role": n.role.value,
-            "status": n.status.value,
-            "distance_km": None if n.distance_km is None else round(n.distance_km, 3),
-            "eta_hours": None if n.eta_hours is None else round(n.eta_hours, 3),
-            "ack_deadline": n.ack_deadline,
-        }
-        for n in result.notices
-    ]
+    notices = [n.fields() for n in result.notices]
     return to_json(
         {
             "report_id": result.report_id,

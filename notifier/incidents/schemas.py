@@ -53,6 +53,11 @@ class NoticeView:
     position: int = 0  # order within the incident
 
     def as_json(self) -> dict[str, Any]:
+        return self.fields() | {"ack_deadline": self.ack_deadline.isoformat()}
+
+    def fields(self) -> dict[str, Any]:
+        """The answer's fields, the deadline still a datetime (for encoders that write
+        datetimes their own way)."""
         return {
             "id": self.id,
             "jurisdiction_id": self.jurisdiction_id,
@@ -61,7 +66,7 @@ class NoticeView:
             "status": self.status.value,
             "distance_km": None if self.distance_km is None else round(self.distance_km, 3),
             "eta_hours": None if self.eta_hours is None else round(self.eta_hours, 3),
-            "ack_deadline": self.ack_deadline.isoformat(),
+            "ack_deadline": self.ack_deadline,
         }
 
 
