@@ -156,9 +156,7 @@ async def _serve(
         _freeze_heap()
         listener = await _start_listener(services, settings)
         if worker:
-            ready = asyncio.Event()
-            tasks.append(asyncio.create_task(_worker(services, settings, stop, ready)))
-            await _until_ready(ready, tasks[-1])
+            tasks.append(await _start_worker(services, settings, stop))
         server, http = await _start_http(app, settings)
         tasks.append(http)
         smtp = (sink.host, sink.port) if sink is not None else None
@@ -214,15 +212,20 @@ async def _start_listener(services: Services, settings: Settings) -> Hj212Server
     return listener
 
 
-async def _until_ready(ready: asyncio.Event, worker: asyncio.Task[None]) -> None:
-    """Until the worker's build processes have started (a few seconds: each loads the
-    network), so that a server that answers is one that delivers at full speed; a worker
-    that fails to start raises here."""
+async def _start_worker(
+    services: Services, settings: Settings, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """The delivery worker, once its build processes have started (a few seconds: each
+    loads the network), so that a server that answers is one that delivers at full speed;
+    a worker that fails to start raises here."""
+    ready = asyncio.Event()
+    worker = asyncio.create_task(_worker(services, settings, stop, ready))
     waiting = asyncio.create_task(ready.wait())
     await asyncio.wait([waiting, worker], return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
     if worker.done():
         worker.result()
+    return worker
 
 
 async def _worker(
