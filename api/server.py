@@ -217,7 +217,10 @@ async def _start_worker(
 ) -> asyncio.Task[None]:
     """The delivery worker, once its build processes have started (a few seconds: each
     loads the network), so that a server that answers is one that delivers at full speed;
-    a worker that fails to start raises here."""
+    a worker that fails to start raises here. On PostgreSQL, with child processes allowed,
+    it runs in a process of its own (``notifier.delivery.workerproc``)."""
+    if services.engine.dialect.name == "postgresql" and settings.build_processes > 0:
+        return await _start_worker_process(settings, stop)
     ready = asyncio.Event()
     worker = asyncio.create_task(_worker(services, settings, stop, ready))
     waiting = asyncio.create_task(ready.wait())
@@ -226,6 +229,23 @@ async def _start_worker(
     if worker.done():
         worker.result()
     return worker
+
+
+async def _start_worker_process(settings: Settings, stop: asyncio.Event) -> asyncio.Task[None]:
+    from api.cli.worker import due_hook
+    from notifier.delivery.workerproc import WorkerProcess
+
+    due_hook(settings)  # a bad policy file is refused here, in words, not in the child
+    process = WorkerProcess(settings)
+    await process.start()
+
+    async def until_stopped() -> None:
+        try:
+            await stop.wait()
+        finally:
+            await process.stop()
+
+    return asyncio.create_task(until_stopped())
 
 
 async def _worker(

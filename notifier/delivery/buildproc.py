@@ -56,8 +56,7 @@ def _start_child(settings: Settings, database_url: str) -> None:
     from notifier.delivery.maps import network_maps
 
     global _builder  # noqa: PLW0603 - one builder per child process, made once at its start
-    parent = os.getppid()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    watch_parent()
     engine = engine_from_url(database_url)
     options = render_options(settings, geometry=network_maps(settings))
     _builder = MessageBuilder(engine, settings, options)
@@ -65,9 +64,14 @@ def _start_child(settings: Settings, database_url: str) -> None:
     gc.freeze()
 
 
+def watch_parent() -> None:
+    """Make this child process leave within a second of being orphaned: a child whose
+    parent died (SIGKILL, say) would otherwise live on, holding the network in memory."""
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
 def _exit_with_parent(parent: int) -> None:
-    """A child whose worker died (SIGKILL, say) would otherwise live on, holding the network
-    in memory: it leaves within a second of being orphaned."""
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_S)
     os._exit(0)

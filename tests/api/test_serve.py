@@ -78,6 +78,11 @@ def _upload(port: int, cp: dict[str, str], *, mn: str) -> bytes:
 
 @pytest.fixture
 def served_settings(tmp_path: Path, data_dir: Path) -> Settings:
+    return _served(f"sqlite:///{tmp_path / 'rn.db'}", data_dir)
+
+
+def _served(url: str, data_dir: Path) -> Settings:
+    """Settings for a served, seeded database on the shipped network."""
     if not (data_dir / "stations.geojson").is_file():
         pytest.skip(f"no shipped network in {data_dir}")
     from notifier.context import context_from_settings
@@ -86,7 +91,7 @@ def served_settings(tmp_path: Path, data_dir: Path) -> Settings:
     from notifier.seed import contacts_in, seed_network
 
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'rn.db'}",
+        database_url=url,
         network_dir=data_dir,
         secret_key=SecretStr("serve-test-secret-0123456789"),
         port=0,
@@ -250,3 +255,24 @@ def test_serve_answers_once_its_build_process_is_up_and_delivers_through_it(
         sent = list(mail.glob("*.eml"))
         assert sent and all(b"image/png" in path.read_bytes() for path in sent)
     children[0].wait(timeout=10)  # stopping serve stops its build process
+
+
+@pytest.mark.postgres
+def test_serve_on_postgresql_runs_its_worker_in_a_process_of_its_own(
+    postgres_url: str, tmp_path: Path, data_dir: Path
+) -> None:
+    """The worker's SMTP conversations stay off the API's interpreter lock; NOTIFY wakes it."""
+    import psutil
+
+    settings = _served(postgres_url, data_dir).model_copy(update={"build_processes": 1})
+    _, mn = _station(data_dir)
+    mail = tmp_path / "mail"
+    with serving(settings, mail_dir=mail) as running:
+        workers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 1 and workers[0].children()  # the worker, with its build child
+        assert b"CN=9014" in _upload(running.hj212_port, {"w21003-Rtd": "7.2"}, mn=mn)
+        deadline = time.monotonic() + 30
+        while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(mail.glob("*.eml"))
+    workers[0].wait(timeout=30)  # stopping serve stops its worker process
