@@ -33,11 +33,9 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import TypeVar
 
-from sqlalchemy.orm import Session
-
 from notifier.delivery.build import Built, MessageBuilder, render_options
 from notifier.delivery.claim import ClaimedMessage, claim_due
-from notifier.delivery.record import Delivery, RecordSummary, record_deliveries
+from notifier.delivery.record import Delivery, RecordSummary, record_batch
 from notifier.delivery.retry import RetryPolicy
 from notifier.settings import Settings
 
@@ -99,10 +97,8 @@ def _claim(worker_id: str, now: datetime, lease: timedelta, limit: int,
 
 def _record(deliveries: list[Delivery], worker_id: str, now: datetime,
             policy: RetryPolicy) -> RecordSummary:  # fmt: skip
-    writer = _child_builder().engine.execution_options(sqlite_begin="IMMEDIATE")
-    with Session(writer) as session, session.begin():
-        return record_deliveries(session, deliveries, worker_id=worker_id, now=now,
-                                 policy=policy, rand=random.random)  # fmt: skip
+    return record_batch(_child_builder().engine, deliveries, worker_id=worker_id, now=now,
+                        policy=policy, rand=random.random)  # fmt: skip
 
 
 def can_use_processes(database_url: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.orm import Session
 
 from notifier.audit.service import record as audit
@@ -51,6 +51,23 @@ class RecordSummary:
     failed: int = 0
     escalated: int = 0
     lease_lost: int = 0
+
+
+def record_batch(
+    engine: Engine,
+    deliveries: Sequence[Delivery],
+    *,
+    worker_id: str,
+    now: datetime,
+    policy: RetryPolicy,
+    rand: Callable[[], float],
+) -> RecordSummary:
+    """:func:`record_deliveries` in a transaction of its own, taking SQLite's write lock at
+    the start (the worker's and its child processes' way of recording a sent batch)."""
+    writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(writer) as session, session.begin():
+        return record_deliveries(session, deliveries, worker_id=worker_id, now=now,
+                                 policy=policy, rand=rand)  # fmt: skip
 
 
 def _mine(message: ClaimedMessage, worker_id: str) -> Any:

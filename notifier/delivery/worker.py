@@ -34,7 +34,7 @@ from notifier.delivery.build import MessageBuilder, Prepared, render_options
 from notifier.delivery.buildproc import BuildProcesses, can_use_processes
 from notifier.delivery.claim import ClaimedMessage, claim_due, renew_lease
 from notifier.delivery.outcome import Outcome, temporary
-from notifier.delivery.record import Delivery, RecordSummary, record_deliveries
+from notifier.delivery.record import Delivery, RecordSummary, record_batch
 from notifier.delivery.render import GeometrySource, RenderOptions
 from notifier.delivery.retry import RetryPolicy
 from notifier.delivery.smtp import OutgoingEmail, SmtpConfig, SmtpLink, send_batch
@@ -201,16 +201,8 @@ class Worker:
         return await send_batch(items, config=self.smtp, stop_at=stop_at, link=self.link)
 
     def _record(self, deliveries: list[Delivery]) -> RecordSummary:
-        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        with Session(writer) as session, session.begin():
-            return record_deliveries(
-                session,
-                deliveries,
-                worker_id=self.worker_id,
-                now=self.clock(),
-                policy=self.policy,
-                rand=self.rand,
-            )
+        return record_batch(self.engine, deliveries, worker_id=self.worker_id, now=self.clock(),
+                            policy=self.policy, rand=self.rand)  # fmt: skip
 
 
 async def run_worker(

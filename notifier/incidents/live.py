@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -239,10 +239,18 @@ def find_joinable(
                 views = _aggregated_views(connection, candidate.id, row[7], facts)
                 return replace(candidate, notices=views)
         return None
+    return _first_covering(connection.execute(_live_query(), values), covers)
+
+
+def _first_covering(
+    rows: Iterable[Sequence[Any]], covers: Callable[[LiveIncident], bool]
+) -> LiveIncident | None:
+    """The first incident in rows of :func:`_live_query` (one per notice, oldest incident
+    first) that ``covers`` the report, with its notices."""
     found: LiveIncident | None = None
     notices: list[NoticeView] = []
     passed = None  # the incident of the previous rows, when it did not cover this report
-    for row in connection.execute(_live_query(), values):
+    for row in rows:
         if found is not None:
             if row[0] != found.id:
                 break
