@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from api.cli import db, network, report, run, serve, trace, users, worker
 from api.cli.errors import UserError
 
@@ -30,7 +32,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"rivernotify: {exc}", file=sys.stderr)
         return 2
+    except ValidationError as exc:  # a RIVERNOTIFY_* variable the settings cannot take
+        if exc.title != "Settings":
+            raise
+        print(f"rivernotify: {settings_problems(exc)}", file=sys.stderr)
+        return 2
     return code
+
+
+def settings_problems(error: ValidationError) -> str:
+    """Every bad setting, named by its environment variable, on one line."""
+    problems = [
+        f"RIVERNOTIFY_{'_'.join(str(part) for part in problem['loc']).upper()}="
+        f"{problem.get('input')!r}: {problem['msg']}"
+        for problem in error.errors()
+    ]
+    return "设置有误 / invalid settings: " + "; ".join(problems)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -276,3 +276,16 @@ def test_serve_on_postgresql_runs_its_worker_in_a_process_of_its_own(
             time.sleep(0.1)
         assert list(mail.glob("*.eml"))
     workers[0].wait(timeout=30)  # stopping serve stops its worker process
+
+
+def test_bad_settings_in_the_environment_are_named_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli import main
+
+    monkeypatch.setenv("RIVERNOTIFY_BUILD_PROCESSES", "-1")
+    monkeypatch.setenv("RIVERNOTIFY_WORKER_BATCH", "abc")
+    assert main(["worker", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert "RIVERNOTIFY_BUILD_PROCESSES='-1'" in err and "RIVERNOTIFY_WORKER_BATCH='abc'" in err
